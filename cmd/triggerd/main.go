@@ -1,0 +1,44 @@
+// Command triggerd is the webhook-trigger publisher for Power Automate and
+// Azure Logic Apps custom connectors. This file only wires subcommands; each
+// lives in its own file and calls into the library.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// cli is the whole command line. Every flag that configures a server also
+// reads an environment variable, so a container needs no arguments.
+type cli struct {
+	Serve     serveCmd     `cmd:"" help:"Run the publisher: the HTTP API and the delivery engine."`
+	Keys      keysCmd      `cmd:"" help:"Manage API keys."`
+	Publish   publishCmd   `cmd:"" help:"Publish an event to a running triggerd (a client for POST /v1/events)."`
+	Connector connectorCmd `cmd:"" help:"Generate and lint Power Platform connector definitions."`
+	Flow      flowCmd      `cmd:"" help:"Play the platform's side of a trigger locally: subscribe, receive, validate, unsubscribe."`
+}
+
+func main() {
+	var c cli
+	ctx := kong.Parse(&c,
+		kong.Name("triggerd"),
+		kong.Description("triggerd publishes events to Power Automate and Logic Apps webhook triggers."),
+		kong.UsageOnError(),
+	)
+	if err := ctx.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "triggerd:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitCoder lets a command choose its exit status (lint exits 1 on findings).
+type exitCoder interface{ ExitCode() int }
+
+func exitCode(err error) int {
+	if ec, ok := err.(exitCoder); ok {
+		return ec.ExitCode()
+	}
+	return 1
+}
