@@ -1,0 +1,512 @@
+// Package sqlstore implements store.Store on database/sql. One set of queries
+// serves every supported database; the dialect only changes placeholders and
+// the migrations. Using database/sql for every backend is deliberate: an
+// embedding application passes its own *sql.Tx to publish events inside its
+// own transaction, whatever the database.
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+const (
+	// SQLite is the embedded default (modernc.org/sqlite, no cgo).
+	SQLite Dialect = "sqlite"
+)
+
+//go:embed migration
+var migrationFS embed.FS
+
+// Store is a store.Store on a database/sql pool.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on db. Call Migrate before use.
+func New(db *sql.DB, dialect Dialect) (*Store, error) {
+	if dialect != SQLite {
+		return nil, fmt.Errorf("sqlstore: unsupported dialect %q", dialect)
+	}
+	return &Store{db: db, dialect: dialect}, nil
+}
+
+// DB returns the underlying pool.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Migrate brings the schema to the latest version. Each migration runs in its
+// own transaction together with its version record, so a crash mid-way leaves
+// a schema that the next start completes.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS triggerd_migration (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrate: create version table: %w", err)
+	}
+	dir := "migration/" + string(s.dialect)
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration file name %q", e.Name())
+		}
+		body, err := fs.ReadFile(migrationFS, dir+"/"+e.Name())
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if err := s.applyMigration(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migrate: %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM triggerd_migration WHERE version = ?`), version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_migration (version, applied_at) VALUES (?, ?)`), version, micros(time.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// q rewrites ? placeholders for the dialect.
+func (s *Store) q(query string) string { return query }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func callbackHash(url string) []byte {
+	h := sha256.Sum256([]byte(url))
+	return h[:]
+}
+
+// CreateAPIKey implements store.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, tenantName string, keyHash []byte, newTenantID string, now time.Time) (store.Tenant, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_tenant (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+		newTenantID, tenantName, micros(now)); err != nil {
+		return store.Tenant{}, fmt.Errorf("create api key: tenant: %w", err)
+	}
+	t, err := s.scanTenant(tx.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), tenantName))
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("create api key: tenant: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at) VALUES (?, ?, ?)`),
+		keyHash, t.ID, micros(now)); err != nil {
+		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Tenant{}, fmt.Errorf("create api key: commit: %w", err)
+	}
+	return t, nil
+}
+
+func (s *Store) scanTenant(row *sql.Row) (store.Tenant, error) {
+	var t store.Tenant
+	var created int64
+	if err := row.Scan(&t.ID, &t.Name, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Tenant{}, store.ErrNotFound
+		}
+		return store.Tenant{}, err
+	}
+	t.CreatedAt = fromMicros(created)
+	return t, nil
+}
+
+// TenantByAPIKey implements store.Store.
+func (s *Store) TenantByAPIKey(ctx context.Context, keyHash []byte) (store.Tenant, error) {
+	t, err := s.scanTenant(s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.name, t.created_at
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id WHERE k.key_hash = ?`), keyHash))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("find tenant by api key: %w", err)
+	}
+	return t, err
+}
+
+// TenantByName implements store.Store.
+func (s *Store) TenantByName(ctx context.Context, name string) (store.Tenant, error) {
+	t, err := s.scanTenant(s.db.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), name))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("find tenant %q: %w", name, err)
+	}
+	return t, err
+}
+
+const subscriptionColumns = `id, tenant_id, trigger_name, callback_url, filters, secret, state, state_reason,
+	created_at, updated_at, last_attempt_at, last_status, last_error, consecutive_failures`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanSubscription(row rowScanner) (store.Subscription, error) {
+	var (
+		sub              store.Subscription
+		filters          string
+		state            string
+		created, updated int64
+		lastAttempt      sql.NullInt64
+	)
+	err := row.Scan(&sub.ID, &sub.TenantID, &sub.Trigger, &sub.CallbackURL, &filters, &sub.Secret, &state, &sub.StateReason,
+		&created, &updated, &lastAttempt, &sub.LastStatus, &sub.LastError, &sub.ConsecutiveFailures)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return sub, store.ErrNotFound
+		}
+		return sub, err
+	}
+	sub.State = store.SubscriptionState(state)
+	sub.CreatedAt = fromMicros(created)
+	sub.UpdatedAt = fromMicros(updated)
+	sub.LastAttemptAt = fromNullMicros(lastAttempt)
+	if err := json.Unmarshal([]byte(filters), &sub.Filters); err != nil {
+		return sub, fmt.Errorf("decode filters of %s: %w", sub.ID, err)
+	}
+	return sub, nil
+}
+
+func encodeFilters(f map[string]string) string {
+	if f == nil {
+		f = map[string]string{}
+	}
+	b, _ := json.Marshal(f) // a map[string]string always marshals
+	return string(b)
+}
+
+// CreateSubscription implements store.Store.
+func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionParams) (store.Subscription, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	hash := callbackHash(p.CallbackURL)
+	filters := encodeFilters(p.Filters)
+	now := micros(p.Now)
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_subscription
+		(id, tenant_id, trigger_name, callback_url, callback_hash, filters, secret, state, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+		ON CONFLICT (tenant_id, trigger_name, callback_hash) WHERE state <> 'deleted' DO NOTHING`),
+		p.ID, p.TenantID, p.Trigger, p.CallbackURL, hash, filters, p.Secret, now, now)
+	if err != nil {
+		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+	}
+	created := n == 1
+	if !created {
+		// The same flow saved again: refresh what may have changed and bring
+		// a subscription that went inactive back to life, since the platform
+		// subscribing again proves the flow exists.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
+			SET filters = ?, state = 'active', state_reason = '', updated_at = ?,
+			    consecutive_failures = CASE WHEN state = 'active' THEN consecutive_failures ELSE 0 END
+			WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
+			filters, now, p.TenantID, p.Trigger, hash); err != nil {
+			return store.Subscription{}, false, fmt.Errorf("create subscription: refresh existing: %w", err)
+		}
+	}
+	sub, err := scanSubscription(tx.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
+		FROM triggerd_subscription WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
+		p.TenantID, p.Trigger, hash))
+	if err != nil {
+		return store.Subscription{}, false, fmt.Errorf("create subscription: read back: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Subscription{}, false, fmt.Errorf("create subscription: commit: %w", err)
+	}
+	return sub, created, nil
+}
+
+// Subscription implements store.Store.
+func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Subscription, error) {
+	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
+		FROM triggerd_subscription WHERE tenant_id = ? AND id = ?`), tenantID, id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return sub, fmt.Errorf("get subscription: %w", err)
+	}
+	return sub, err
+}
+
+// SubscriptionByID implements store.Store.
+func (s *Store) SubscriptionByID(ctx context.Context, id string) (store.Subscription, error) {
+	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
+		FROM triggerd_subscription WHERE id = ?`), id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return sub, fmt.Errorf("get subscription: %w", err)
+	}
+	return sub, err
+}
+
+func (s *Store) querySubscriptions(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]store.Subscription, error) {
+	rows, err := q.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var subs []store.Subscription
+	for rows.Next() {
+		sub, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, sub)
+	}
+	return subs, rows.Err()
+}
+
+// Subscriptions implements store.Store.
+func (s *Store) Subscriptions(ctx context.Context, tenantID string) ([]store.Subscription, error) {
+	subs, err := s.querySubscriptions(ctx, s.db, `SELECT `+subscriptionColumns+`
+		FROM triggerd_subscription WHERE tenant_id = ? AND state <> 'deleted' ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return subs, nil
+}
+
+// DeleteSubscription implements store.Store.
+func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'deleted', state_reason = 'deregistered', updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), micros(now), tenantID, id)
+	if err != nil {
+		return fmt.Errorf("delete subscription: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete subscription: %w", err)
+	} else if n == 1 {
+		return nil
+	}
+	// Nothing changed: either already deleted by its owner (success, DELETE
+	// is idempotent) or never the tenant's.
+	_, err = s.Subscription(ctx, tenantID, id)
+	return err
+}
+
+// ActiveSubscriptionsTx implements store.Store.
+func (s *Store) ActiveSubscriptionsTx(ctx context.Context, tx *sql.Tx, tenantID, trigger string) ([]store.Subscription, error) {
+	subs, err := s.querySubscriptions(ctx, tx, `SELECT `+subscriptionColumns+`
+		FROM triggerd_subscription WHERE tenant_id = ? AND trigger_name = ? AND state = 'active' ORDER BY id`, tenantID, trigger)
+	if err != nil {
+		return nil, fmt.Errorf("list active subscriptions: %w", err)
+	}
+	return subs, nil
+}
+
+const eventColumns = `seq, id, tenant_id, type, idempotency_key, data, created_at`
+
+func scanEvent(row rowScanner) (store.Event, error) {
+	var (
+		e       store.Event
+		key     sql.NullString
+		created int64
+	)
+	if err := row.Scan(&e.Seq, &e.ID, &e.TenantID, &e.Type, &key, &e.Data, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return e, store.ErrNotFound
+		}
+		return e, err
+	}
+	e.IdempotencyKey = key.String
+	e.CreatedAt = fromMicros(created)
+	return e, nil
+}
+
+// InsertEventsTx implements store.Store.
+func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.EventParams) ([]store.InsertedEvent, error) {
+	out := make([]store.InsertedEvent, 0, len(events))
+	for _, p := range events {
+		var key any
+		if p.IdempotencyKey != "" {
+			key = p.IdempotencyKey
+		}
+		row := tx.QueryRowContext(ctx, s.q(`INSERT INTO triggerd_event (id, tenant_id, type, idempotency_key, data, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			RETURNING `+eventColumns), p.ID, p.TenantID, p.Type, key, p.Data, micros(p.Now))
+		e, err := scanEvent(row)
+		switch {
+		case err == nil:
+			out = append(out, store.InsertedEvent{Event: e})
+		case errors.Is(err, store.ErrNotFound):
+			e, err = scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM triggerd_event
+				WHERE tenant_id = ? AND idempotency_key = ?`), p.TenantID, p.IdempotencyKey))
+			if err != nil {
+				return nil, fmt.Errorf("insert event: find duplicate %q: %w", p.IdempotencyKey, err)
+			}
+			out = append(out, store.InsertedEvent{Event: e, Duplicate: true})
+		default:
+			return nil, fmt.Errorf("insert event: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, ids []string) ([]store.Event, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+eventColumns+` FROM triggerd_event WHERE id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("get events: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[string]store.Event, len(ids))
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("get events: %w", err)
+		}
+		byID[e.ID] = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get events: %w", err)
+	}
+	out := make([]store.Event, 0, len(ids))
+	for _, id := range ids {
+		e, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("get events: %s: %w", id, store.ErrNotFound)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// RecordAttempt implements store.Store.
+func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, deactivate string) (store.Attempt, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return a, fmt.Errorf("record attempt: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	ids, _ := json.Marshal(a.EventIDs)
+	var next any
+	if a.NextAttemptAt != nil {
+		next = micros(*a.NextAttemptAt)
+	}
+	if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO triggerd_attempt
+		(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt), a.Duration.Microseconds(),
+		a.Status, a.Error, string(a.Outcome), next).Scan(&a.ID); err != nil {
+		return a, fmt.Errorf("record attempt: %w", err)
+	}
+	failed := 1
+	if a.Outcome == store.AttemptDelivered {
+		failed = 0
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
+		SET last_attempt_at = ?, last_status = ?, last_error = ?,
+		    consecutive_failures = CASE WHEN ? = 1 THEN consecutive_failures + 1 ELSE 0 END
+		WHERE id = ?`),
+		micros(a.StartedAt), a.Status, a.Error, failed, a.SubscriptionID); err != nil {
+		return a, fmt.Errorf("record attempt: update subscription: %w", err)
+	}
+	if deactivate != "" {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'inactive', state_reason = ?, updated_at = ?
+			WHERE id = ? AND state = 'active'`), deactivate, micros(a.StartedAt.Add(a.Duration)), a.SubscriptionID); err != nil {
+			return a, fmt.Errorf("record attempt: deactivate subscription: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return a, fmt.Errorf("record attempt: commit: %w", err)
+	}
+	return a, nil
+}
+
+// Attempts implements store.Store.
+func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]store.Attempt, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.subscription_id, a.webhook_id, a.event_ids, a.number, a.started_at,
+		a.duration_us, a.status, a.error, a.outcome, a.next_attempt_at
+		FROM triggerd_attempt a JOIN triggerd_subscription s ON s.id = a.subscription_id
+		WHERE s.tenant_id = ? AND a.subscription_id = ? ORDER BY a.id DESC LIMIT ?`), tenantID, subscriptionID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Attempt
+	for rows.Next() {
+		var (
+			a              store.Attempt
+			ids, outcome   string
+			started, durUS int64
+			next           sql.NullInt64
+		)
+		if err := rows.Scan(&a.ID, &a.SubscriptionID, &a.WebhookID, &ids, &a.Number, &started, &durUS,
+			&a.Status, &a.Error, &outcome, &next); err != nil {
+			return nil, fmt.Errorf("list attempts: %w", err)
+		}
+		if err := json.Unmarshal([]byte(ids), &a.EventIDs); err != nil {
+			return nil, fmt.Errorf("list attempts: decode event ids: %w", err)
+		}
+		a.StartedAt = fromMicros(started)
+		a.Duration = time.Duration(durUS) * time.Microsecond
+		a.Outcome = store.AttemptOutcome(outcome)
+		a.NextAttemptAt = fromNullMicros(next)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

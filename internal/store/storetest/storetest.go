@@ -1,0 +1,265 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass. A backend's test calls Run with a function that returns a fresh,
+// migrated, empty store; each subtest gets its own.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+// Run runs the suite. newStore must return an empty, migrated store that is
+// cleaned up with t.Cleanup.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+
+	type testBundle struct {
+		ctx    context.Context
+		st     store.Store
+		tenant store.Tenant
+		now    time.Time
+	}
+	var seq atomic.Int64
+	id := func(prefix string) string { return fmt.Sprintf("%s_%08d", prefix, seq.Add(1)) }
+	setup := func(t *testing.T) *testBundle {
+		t.Helper()
+		st := newStore(t)
+		now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+		tenant, err := st.CreateAPIKey(context.Background(), "acme", hash("key-acme"), id("ten"), now)
+		require.NoError(t, err)
+		return &testBundle{ctx: context.Background(), st: st, tenant: tenant, now: now}
+	}
+	subParams := func(b *testBundle, callback string) store.SubscriptionParams {
+		return store.SubscriptionParams{ID: id("sub"), TenantID: b.tenant.ID, Trigger: "order.created",
+			CallbackURL: callback, Filters: map[string]string{"status": "new"}, Secret: "whsec_x", Now: b.now}
+	}
+	insertEvents := func(t *testing.T, b *testBundle, params ...store.EventParams) []store.InsertedEvent {
+		t.Helper()
+		tx, err := b.st.DB().BeginTx(b.ctx, nil)
+		require.NoError(t, err)
+		out, err := b.st.InsertEventsTx(b.ctx, tx, params)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		return out
+	}
+
+	t.Run("APIKeys", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		got, err := b.st.TenantByAPIKey(b.ctx, hash("key-acme"))
+		require.NoError(t, err)
+		require.Equal(t, b.tenant, got)
+
+		// A second key for the same tenant name joins that tenant.
+		again, err := b.st.CreateAPIKey(b.ctx, "acme", hash("key-acme-2"), id("ten"), b.now)
+		require.NoError(t, err)
+		require.Equal(t, b.tenant.ID, again.ID)
+
+		_, err = b.st.TenantByAPIKey(b.ctx, hash("nope"))
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		byName, err := b.st.TenantByName(b.ctx, "acme")
+		require.NoError(t, err)
+		require.Equal(t, b.tenant.ID, byName.ID)
+	})
+
+	t.Run("SubscriptionLifecycle", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		callback := "https://prod-1.westeurope.logic.azure.com/workflows/abc/run?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=AbC"
+		sub, created, err := b.st.CreateSubscription(b.ctx, subParams(b, callback))
+		require.NoError(t, err)
+		require.True(t, created)
+		require.Equal(t, callback, sub.CallbackURL, "callback URL must be stored byte for byte")
+		require.Equal(t, store.SubscriptionActive, sub.State)
+		require.Equal(t, map[string]string{"status": "new"}, sub.Filters)
+
+		// Re-subscribing the same callback returns the same subscription.
+		p := subParams(b, callback)
+		p.Filters = map[string]string{"status": "paid"}
+		again, created, err := b.st.CreateSubscription(b.ctx, p)
+		require.NoError(t, err)
+		require.False(t, created)
+		require.Equal(t, sub.ID, again.ID)
+		require.Equal(t, "paid", again.Filters["status"])
+
+		// Another trigger with the same callback is another subscription.
+		p = subParams(b, callback)
+		p.Trigger = "order.updated"
+		other, created, err := b.st.CreateSubscription(b.ctx, p)
+		require.NoError(t, err)
+		require.True(t, created)
+		require.NotEqual(t, sub.ID, other.ID)
+
+		list, err := b.st.Subscriptions(b.ctx, b.tenant.ID)
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+
+		require.NoError(t, b.st.DeleteSubscription(b.ctx, b.tenant.ID, sub.ID, b.now))
+		require.NoError(t, b.st.DeleteSubscription(b.ctx, b.tenant.ID, sub.ID, b.now), "second delete by the owner succeeds")
+		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.SubscriptionDeleted, got.State)
+
+		list, err = b.st.Subscriptions(b.ctx, b.tenant.ID)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+
+		// After deletion the same callback registers anew.
+		fresh, created, err := b.st.CreateSubscription(b.ctx, subParams(b, callback))
+		require.NoError(t, err)
+		require.True(t, created)
+		require.NotEqual(t, sub.ID, fresh.ID)
+	})
+
+	t.Run("TenantIsolation", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		other, err := b.st.CreateAPIKey(b.ctx, "globex", hash("key-globex"), id("ten"), b.now)
+		require.NoError(t, err)
+		sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/a"))
+		require.NoError(t, err)
+
+		_, err = b.st.Subscription(b.ctx, other.ID, sub.ID)
+		require.ErrorIs(t, err, store.ErrNotFound)
+		require.ErrorIs(t, b.st.DeleteSubscription(b.ctx, other.ID, sub.ID, b.now), store.ErrNotFound)
+		list, err := b.st.Subscriptions(b.ctx, other.ID)
+		require.NoError(t, err)
+		require.Empty(t, list)
+		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.SubscriptionActive, got.State, "a foreign delete must change nothing")
+
+		// The same callback URL in two tenants is two subscriptions.
+		p := subParams(b, "https://example.com/a")
+		p.TenantID = other.ID
+		theirs, created, err := b.st.CreateSubscription(b.ctx, p)
+		require.NoError(t, err)
+		require.True(t, created)
+		require.NotEqual(t, sub.ID, theirs.ID)
+
+		tx, err := b.st.DB().BeginTx(b.ctx, nil)
+		require.NoError(t, err)
+		active, err := b.st.ActiveSubscriptionsTx(b.ctx, tx, b.tenant.ID, "order.created")
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		require.Len(t, active, 1)
+		require.Equal(t, sub.ID, active[0].ID)
+	})
+
+	t.Run("Events", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ev := func(key string, data string) store.EventParams {
+			return store.EventParams{ID: id("evt"), TenantID: b.tenant.ID, Type: "order.created", IdempotencyKey: key, Data: []byte(data), Now: b.now}
+		}
+		out := insertEvents(t, b, ev("k1", `{"id":1}`), ev("", `{"id":2}`), ev("k1", `{"id":3}`))
+		require.Len(t, out, 3)
+		require.False(t, out[0].Duplicate)
+		require.False(t, out[1].Duplicate)
+		require.True(t, out[2].Duplicate, "same idempotency key in one batch")
+		require.Equal(t, out[0].Event.ID, out[2].Event.ID)
+		require.JSONEq(t, `{"id":1}`, string(out[2].Event.Data))
+		require.Less(t, out[0].Event.Seq, out[1].Event.Seq)
+
+		again := insertEvents(t, b, ev("k1", `{"id":4}`))
+		require.True(t, again[0].Duplicate)
+		require.Equal(t, out[0].Event.ID, again[0].Event.ID)
+
+		got, err := b.st.Events(b.ctx, []string{out[1].Event.ID, out[0].Event.ID})
+		require.NoError(t, err)
+		require.Equal(t, []string{out[1].Event.ID, out[0].Event.ID}, []string{got[0].ID, got[1].ID})
+		_, err = b.st.Events(b.ctx, []string{"evt_missing"})
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		// A rolled-back transaction leaves nothing behind.
+		tx, err := b.st.DB().BeginTx(b.ctx, nil)
+		require.NoError(t, err)
+		rolled := ev("k-rolled", `{"id":5}`)
+		_, err = b.st.InsertEventsTx(b.ctx, tx, []store.EventParams{rolled})
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		_, err = b.st.Events(b.ctx, []string{rolled.ID})
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+
+	t.Run("Attempts", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/hook"))
+		require.NoError(t, err)
+		next := b.now.Add(5 * time.Second)
+		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
+			Number: 1, StartedAt: b.now, Duration: 3 * time.Millisecond, Status: 503, Error: "HTTP 503",
+			Outcome: store.AttemptRetry, NextAttemptAt: &next}, "")
+		require.NoError(t, err)
+		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, 1, got.ConsecutiveFailures)
+		require.Equal(t, 503, got.LastStatus)
+
+		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
+			Number: 2, StartedAt: next, Duration: time.Millisecond, Status: 202, Outcome: store.AttemptDelivered}, "")
+		require.NoError(t, err)
+		got, err = b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, 0, got.ConsecutiveFailures)
+		require.Equal(t, 202, got.LastStatus)
+
+		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_2", EventIDs: []string{"evt_2"},
+			Number: 1, StartedAt: next, Status: 410, Outcome: store.AttemptGone}, "callback answered 410 Gone")
+		require.NoError(t, err)
+		got, err = b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.SubscriptionInactive, got.State)
+		require.Equal(t, "callback answered 410 Gone", got.StateReason)
+
+		attempts, err := b.st.Attempts(b.ctx, b.tenant.ID, sub.ID, 10)
+		require.NoError(t, err)
+		require.Len(t, attempts, 3)
+		require.Equal(t, store.AttemptGone, attempts[0].Outcome, "newest first")
+		require.Equal(t, next, *attempts[2].NextAttemptAt)
+		require.Equal(t, 3*time.Millisecond, attempts[2].Duration)
+
+		other, err := b.st.CreateAPIKey(b.ctx, "globex", hash("key-globex"), id("ten"), b.now)
+		require.NoError(t, err)
+		attempts, err = b.st.Attempts(b.ctx, other.ID, sub.ID, 10)
+		require.NoError(t, err)
+		require.Empty(t, attempts, "attempts of another tenant's subscription stay hidden")
+
+		// Registering again revives an inactive subscription.
+		revived, created, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/hook"))
+		require.NoError(t, err)
+		require.False(t, created)
+		require.Equal(t, sub.ID, revived.ID)
+		require.Equal(t, store.SubscriptionActive, revived.State)
+		require.Zero(t, revived.ConsecutiveFailures)
+	})
+
+	t.Run("DeactivateSparesDeleted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/hook"))
+		require.NoError(t, err)
+		require.NoError(t, b.st.DeleteSubscription(b.ctx, b.tenant.ID, sub.ID, b.now))
+		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
+			Number: 1, StartedAt: b.now, Status: 404, Outcome: store.AttemptGone}, "gone")
+		require.NoError(t, err)
+		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.SubscriptionDeleted, got.State)
+	})
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
