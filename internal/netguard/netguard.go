@@ -1,0 +1,162 @@
+// Package netguard keeps callback URLs from reaching the publisher's own
+// network (SSRF). A callback URL is checked when it is registered and, because
+// DNS can change between registration and delivery (rebinding), the dialer
+// checks again the address it actually connects to.
+package netguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// CallbackURLMaxLen is the longest callback URL accepted: Power Automate's
+// request URL limit (power-platform-triggers.md §1.9, PA-limits).
+const CallbackURLMaxLen = 16384
+
+// ResolveTimeoutDefault bounds the DNS lookup made at registration.
+const ResolveTimeoutDefault = 5 * time.Second
+
+// blockedPrefixes are special-purpose ranges netip's predicates do not cover.
+var blockedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, incl. broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: embeds an IPv4 address
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+}
+
+// Blocked reports why an address must not be a callback target, or "" if it
+// may be.
+func Blocked(addr netip.Addr) string {
+	addr = addr.Unmap()
+	switch {
+	case !addr.IsValid():
+		return "invalid address"
+	case addr.IsLoopback():
+		return "loopback address"
+	case addr.IsPrivate():
+		return "private address"
+	case addr.IsLinkLocalUnicast():
+		return "link-local address (includes cloud metadata endpoints)"
+	case addr.IsUnspecified():
+		return "unspecified address"
+	case addr.IsMulticast(), addr.IsLinkLocalMulticast(), addr.IsInterfaceLocalMulticast():
+		return "multicast address"
+	}
+	for _, p := range blockedPrefixes {
+		if p.Contains(addr) {
+			return "special-purpose address " + p.String()
+		}
+	}
+	return ""
+}
+
+// Guard validates callback URLs and supplies the dialer check.
+type Guard struct {
+	// AllowPrivate lets callbacks reach any address: for local development
+	// and tests, never for a server reachable by untrusted tenants.
+	AllowPrivate bool
+
+	// Resolver looks up host names at registration; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+}
+
+// Error is a callback URL that must be refused; its message tells the caller
+// what to fix.
+type Error struct{ Reason string }
+
+func (e *Error) Error() string { return e.Reason }
+
+func refuse(format string, args ...any) error { return &Error{Reason: fmt.Sprintf(format, args...)} }
+
+// CheckURL validates a callback URL: absolute http or https, a host, no
+// credentials, at most CallbackURLMaxLen characters, and — unless
+// AllowPrivate — every address its host resolves to is public. The URL is
+// only inspected, never rewritten: the caller stores the original string.
+func (g *Guard) CheckURL(ctx context.Context, raw string) error {
+	if raw == "" {
+		return refuse("callbackUrl is required")
+	}
+	if len(raw) > CallbackURLMaxLen {
+		return refuse("callbackUrl is %d characters; at most %d are accepted", len(raw), CallbackURLMaxLen)
+	}
+	if strings.TrimSpace(raw) != raw {
+		return refuse("callbackUrl must not start or end with white space")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return refuse("callbackUrl is not a valid URL: %v", err)
+	}
+	if !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
+		return refuse("callbackUrl must be an absolute http or https URL, like https://example.com/hook")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return refuse("callbackUrl has no host")
+	}
+	if u.User != nil {
+		return refuse("callbackUrl must not carry a user name or password")
+	}
+	if g.AllowPrivate {
+		return nil
+	}
+	host := u.Hostname()
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if why := Blocked(addr); why != "" {
+			return refuse("callbackUrl points to a %s; triggerd only delivers to public addresses", why)
+		}
+		return nil
+	}
+	resolver := g.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	ctx, cancel := context.WithTimeout(ctx, ResolveTimeoutDefault)
+	defer cancel()
+	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return refuse("callbackUrl host %q does not resolve: %v", host, err)
+	}
+	for _, a := range addrs {
+		if why := Blocked(a); why != "" {
+			return refuse("callbackUrl host %q resolves to a %s; triggerd only delivers to public addresses", host, why)
+		}
+	}
+	return nil
+}
+
+// ErrBlockedAddress is returned by the dialer when a connection would reach
+// a blocked address.
+var ErrBlockedAddress = errors.New("address blocked by triggerd's SSRF protection")
+
+// Control is a net.Dialer Control function that refuses blocked addresses.
+// It sees the address after DNS resolution, so it holds against rebinding.
+func (g *Guard) Control(_, address string, _ syscall.RawConn) error {
+	if g.AllowPrivate {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot parse %q", ErrBlockedAddress, address)
+	}
+	if why := Blocked(ap.Addr()); why != "" {
+		return fmt.Errorf("%w: %s", ErrBlockedAddress, why)
+	}
+	return nil
+}
