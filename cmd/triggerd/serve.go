@@ -1,15 +1,169 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
-type serveCmd struct{}
+	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/catalog"
+)
 
-func (c *serveCmd) Run() error { return errors.New("serve: not implemented yet") }
+// dbFlags selects the database; shared by every command that opens one.
+type dbFlags struct {
+	DB string `name:"db" env:"TRIGGERD_DB" default:"triggerd.db" help:"Database: a SQLite file path (created if missing). postgres:// URLs are not supported yet."`
+}
 
-type keysCmd struct{}
+func (f dbFlags) open() (*sql.DB, error) {
+	if strings.HasPrefix(f.DB, "postgres://") || strings.HasPrefix(f.DB, "postgresql://") {
+		return nil, errors.New("PostgreSQL is not supported yet: pass a SQLite file path to --db (default triggerd.db)")
+	}
+	return triggerd.OpenSQLite(f.DB)
+}
 
-func (c *keysCmd) Run() error { return errors.New("keys: not implemented yet") }
+type serveCmd struct {
+	dbFlags
+	Addr                  string        `env:"TRIGGERD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
+	Catalog               string        `env:"TRIGGERD_CATALOG" type:"existingfile" help:"Trigger catalog YAML file (default: the built-in web-store demo catalog)."`
+	PublicURL             string        `name:"public-url" env:"TRIGGERD_PUBLIC_URL" help:"Externally visible base URL, used in Location headers and the connector definition (default: http://<addr>)."`
+	AllowPrivateCallbacks bool          `name:"allow-private-callbacks" env:"TRIGGERD_ALLOW_PRIVATE_CALLBACKS" help:"Allow callback URLs on loopback and private addresses (local development and tests only)."`
+	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"30s" help:"Timeout of one POST to a callback."`
+	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: 5s,5m,30m,2h,5h,10h,14h,20h,24h)."`
+	Workers               int           `env:"TRIGGERD_WORKERS" default:"200" help:"Deliveries in flight at once."`
+	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+}
 
-type publishCmd struct{}
+func (c *serveCmd) Run() error {
+	logger := newLogger(c.LogLevel)
+	cat := catalog.Demo()
+	if c.Catalog != "" {
+		var err error
+		if cat, err = catalog.Load(c.Catalog); err != nil {
+			return err
+		}
+	}
+	schedule, err := parseSchedule(c.RetrySchedule)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	publicURL := c.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	db, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 
-func (c *publishCmd) Run() error { return errors.New("publish: not implemented yet") }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := triggerd.New(ctx, db, triggerd.Config{
+		Catalog:               cat,
+		PublicURL:             publicURL,
+		AllowPrivateCallbacks: c.AllowPrivateCallbacks,
+		DeliveryTimeout:       c.DeliveryTimeout,
+		DeliveryWorkers:       c.Workers,
+		RetrySchedule:         schedule,
+		Logger:                logger,
+		Routes:                extraRoutes(cat, publicURL),
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           p.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("triggerd serving", "addr", ln.Addr().String(), "public_url", publicURL, "db", c.DB,
+		"triggers", cat.TriggerNames(), "allow_private_callbacks", c.AllowPrivateCallbacks)
+	// The address alone on stdout, for scripts and tests that listen on :0.
+	fmt.Printf("listening on %s\n", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("http shutdown", "error", err)
+	}
+	return p.Stop(sctx)
+}
+
+// extraRoutes are routes served beside the API; the connector definition
+// joins them once its generator lands.
+func extraRoutes(*catalog.Catalog, string) map[string]http.Handler { return nil }
+
+func parseSchedule(s string) ([]time.Duration, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("--retry-schedule: %q is not a positive duration like 5s or 2h", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // kong's enum already checked it
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+type keysCmd struct {
+	Create keysCreateCmd `cmd:"" help:"Create an API key for a tenant (creating the tenant if new) and print it."`
+}
+
+type keysCreateCmd struct {
+	dbFlags
+	Tenant string `required:"" help:"Tenant that owns the key; every subscription and event belongs to one tenant."`
+}
+
+func (c *keysCreateCmd) Run() error {
+	db, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx := context.Background()
+	p, err := triggerd.New(ctx, db, triggerd.Config{PublicURL: "http://127.0.0.1"})
+	if err != nil {
+		return err
+	}
+	key, err := p.CreateAPIKey(ctx, c.Tenant)
+	if err != nil {
+		return err
+	}
+	fmt.Println(key)
+	return nil
+}

@@ -148,6 +148,10 @@ type Store interface {
 	// tenant if it is new.
 	CreateAPIKey(ctx context.Context, tenantName string, keyHash []byte, newTenantID string, now time.Time) (Tenant, error)
 
+	// EnsureTenantTx returns the tenant with this name inside tx, creating
+	// it (with newID) if it does not exist.
+	EnsureTenantTx(ctx context.Context, tx *sql.Tx, name, newID string, now time.Time) (Tenant, error)
+
 	// TenantByAPIKey finds the tenant owning a key hash.
 	TenantByAPIKey(ctx context.Context, keyHash []byte) (Tenant, error)
 

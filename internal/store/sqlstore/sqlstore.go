@@ -133,13 +133,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantName string, keyHash []b
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_tenant (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		newTenantID, tenantName, micros(now)); err != nil {
-		return store.Tenant{}, fmt.Errorf("create api key: tenant: %w", err)
-	}
-	t, err := s.scanTenant(tx.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), tenantName))
+	t, err := s.EnsureTenantTx(ctx, tx, tenantName, newTenantID, now)
 	if err != nil {
-		return store.Tenant{}, fmt.Errorf("create api key: tenant: %w", err)
+		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at) VALUES (?, ?, ?)`),
 		keyHash, t.ID, micros(now)); err != nil {
@@ -147,6 +143,19 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantName string, keyHash []b
 	}
 	if err := tx.Commit(); err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: commit: %w", err)
+	}
+	return t, nil
+}
+
+// EnsureTenantTx implements store.Store.
+func (s *Store) EnsureTenantTx(ctx context.Context, tx *sql.Tx, name, newID string, now time.Time) (store.Tenant, error) {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_tenant (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+		newID, name, micros(now)); err != nil {
+		return store.Tenant{}, fmt.Errorf("ensure tenant %q: %w", name, err)
+	}
+	t, err := s.scanTenant(tx.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), name))
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("ensure tenant %q: %w", name, err)
 	}
 	return t, nil
 }

@@ -1,0 +1,381 @@
+// Package delivery posts accepted events to their subscribers' callbacks, at
+// least once, across crashes and restarts.
+//
+// Scheduling is River's job: a delivery is a River job inserted in the same
+// transaction as its event, so an event is never accepted without its
+// deliveries, and River's rescuer picks up work a dead process left running.
+// Retries are River snoozes whose delay triggerd computes itself, so the
+// schedule can honour Retry-After and record every attempt.
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/tidwall/gjson"
+
+	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+const (
+	// TimeoutDefault bounds one POST to a callback, the upper end of what
+	// Standard Webhooks recommends (15–30 s).
+	TimeoutDefault = 30 * time.Second
+
+	// WorkersDefault is how many deliveries run at once. Goroutines waiting
+	// on slow receivers cost little, and many of them keep a few slow or dead
+	// subscribers from delaying the others.
+	WorkersDefault = 200
+
+	// RetryAfterMaxDefault caps how long a receiver's Retry-After can push
+	// the next attempt back.
+	RetryAfterMaxDefault = 24 * time.Hour
+
+	// PollIntervalDefault is how often an idle engine looks for due work that
+	// no local insert announced (retries coming due, work of a restarted
+	// process). SQLite has no LISTEN/NOTIFY, so this bounds the latency of
+	// events published through an application's own transaction.
+	PollIntervalDefault = 50 * time.Millisecond
+
+	// CompletedJobRetention is how long finished delivery jobs stay in the
+	// queue table; the attempts table keeps the history that matters.
+	CompletedJobRetention = time.Hour
+
+	queueName  = "triggerd_delivery"
+	maxRetries = 1000 // River's own retries (database errors); ours are snoozes
+)
+
+// RetryScheduleDefault is the delay before each retry: Standard Webhooks'
+// example schedule (webhook-platforms.md §10), about 80 hours in all, so a
+// receiver down for a long weekend still gets everything.
+var RetryScheduleDefault = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
+}
+
+// Config configures an Engine. Zero fields take the defaults above.
+type Config struct {
+	Timeout       time.Duration
+	Workers       int
+	RetrySchedule []time.Duration
+	RetryAfterMax time.Duration
+	PollInterval  time.Duration
+	// RescueAfter is how long a delivery may stay running before another
+	// worker takes it over (its process died). Default: Timeout + 30 s.
+	RescueAfter time.Duration
+	Guard       *netguard.Guard
+	Logger      *slog.Logger
+	UserAgent   string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Delivery is one notification to schedule: the events, in order, that one
+// POST to one subscription carries.
+type Delivery struct {
+	SubscriptionID string
+	EventIDs       []string
+	// MessageID is the Standard Webhooks webhook-id, stable across retries.
+	MessageID string
+	// Batch posts the events as a JSON array (a batch-mode trigger), even
+	// when there is only one.
+	Batch bool
+}
+
+// Engine schedules and performs deliveries. The publisher depends on this
+// interface only, so the queue behind it can change without touching the API.
+type Engine interface {
+	// EnqueueTx schedules deliveries inside the transaction that accepts
+	// their events: they happen if and only if it commits.
+	EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) error
+	// Start begins working; it returns once workers run.
+	Start(ctx context.Context) error
+	// Stop waits for running deliveries to finish until ctx ends, then
+	// cancels them; unfinished ones are resumed by the next start.
+	Stop(ctx context.Context) error
+}
+
+// deliverArgs is the River job of one delivery.
+type deliverArgs struct {
+	SubscriptionID string   `json:"sub"`
+	EventIDs       []string `json:"events"`
+	MessageID      string   `json:"msg"`
+	Batch          bool     `json:"batch,omitempty"`
+}
+
+func (deliverArgs) Kind() string { return "triggerd.deliver" }
+
+// riverEngine is the Engine on River.
+type riverEngine struct {
+	cfg    Config
+	store  store.Store
+	client *river.Client[*sql.Tx]
+	sender *sender
+	log    *slog.Logger
+}
+
+// Migrate creates or upgrades River's tables in db.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	return nil
+}
+
+// New returns a River-backed engine on the store's SQLite database.
+func New(st store.Store, cfg Config) (Engine, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = TimeoutDefault
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = WorkersDefault
+	}
+	if cfg.RetrySchedule == nil {
+		cfg.RetrySchedule = RetryScheduleDefault
+	}
+	if cfg.RetryAfterMax <= 0 {
+		cfg.RetryAfterMax = RetryAfterMaxDefault
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = PollIntervalDefault
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = cfg.Timeout + 30*time.Second
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = &netguard.Guard{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "triggerd"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := &riverEngine{
+		cfg:    cfg,
+		store:  st,
+		sender: newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
+		log:    cfg.Logger,
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &deliverWorker{engine: e}); err != nil {
+		return nil, fmt.Errorf("delivery engine: %w", err)
+	}
+	cooldown := min(5*time.Millisecond, cfg.PollInterval)
+	client, err := river.NewClient(riversqlite.New(st.DB()), &river.Config{
+		Queues:                      map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
+		Workers:                     workers,
+		FetchCooldown:               cooldown,
+		FetchPollInterval:           cfg.PollInterval,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		CompletedJobRetentionPeriod: CompletedJobRetention,
+		Logger:                      quietLogger(cfg.Logger),
+		MaxAttempts:                 maxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery engine: %w", err)
+	}
+	e.client = client
+	return e, nil
+}
+
+// quietLogger passes River's warnings and errors on; its info and debug
+// lines describe queue internals an operator of triggerd does not need.
+func quietLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{Handler: l.Handler(), min: slog.LevelWarn}).With("component", "river")
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFloor{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
+func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ds))
+	for i, d := range ds {
+		params[i] = river.InsertManyParams{
+			Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Batch: d.Batch},
+			InsertOpts: &river.InsertOpts{Queue: queueName},
+		}
+	}
+	if _, err := e.client.InsertManyFastTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	return nil
+}
+
+func (e *riverEngine) Start(ctx context.Context) error {
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("start delivery engine: %w", err)
+	}
+	return nil
+}
+
+func (e *riverEngine) Stop(ctx context.Context) error {
+	err := e.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// Out of patience: cancel what still runs. Those jobs stay in the
+		// table and are rescued on the next start.
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = e.client.StopAndCancel(cctx)
+	}
+	if err != nil {
+		return fmt.Errorf("stop delivery engine: %w", err)
+	}
+	return nil
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[deliverArgs]
+	engine *riverEngine
+}
+
+// Timeout leaves room after the HTTP timeout to record the attempt.
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
+	return w.engine.cfg.Timeout + 10*time.Second
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	return w.engine.deliver(ctx, job.Args, attemptNumber(job.Attempt, job.Metadata))
+}
+
+// attemptNumber counts every run of a job: River resets Attempt on a snooze
+// and counts snoozes in metadata instead.
+func attemptNumber(attempt int, metadata []byte) int {
+	return attempt + int(gjson.GetBytes(metadata, "snoozes").Int())
+}
+
+func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int) error {
+	sub, err := e.store.SubscriptionByID(ctx, args.SubscriptionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sub.State != store.SubscriptionActive) {
+		// Deregistered or gone since the event was published: nothing to do.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
+	events, err := e.store.Events(ctx, args.EventIDs)
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
+	body := notificationBody(events, args.Batch)
+
+	started := e.cfg.Now()
+	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
+	v, reason := classify(res)
+
+	attempt := store.Attempt{
+		SubscriptionID: sub.ID,
+		WebhookID:      args.MessageID,
+		EventIDs:       args.EventIDs,
+		Number:         number,
+		StartedAt:      started,
+		Duration:       res.Duration,
+		Status:         res.Status,
+		Error:          reason,
+	}
+	var (
+		deactivate string
+		result     error
+	)
+	switch v {
+	case verdictDelivered:
+		attempt.Outcome = store.AttemptDelivered
+	case verdictGone:
+		attempt.Outcome = store.AttemptGone
+		deactivate = reason
+		result = river.JobCancel(errors.New(reason))
+	case verdictFailed:
+		attempt.Outcome = store.AttemptFailed
+		result = river.JobCancel(errors.New(reason))
+	case verdictRetry:
+		if number > len(e.cfg.RetrySchedule) {
+			attempt.Outcome = store.AttemptFailed
+			attempt.Error = fmt.Sprintf("%s; gave up after %d attempts", reason, number)
+			result = river.JobCancel(errors.New(attempt.Error))
+			break
+		}
+		delay := e.retryDelay(number, res.RetryAfter)
+		next := started.Add(res.Duration + delay)
+		attempt.Outcome = store.AttemptRetry
+		attempt.NextAttemptAt = &next
+		result = river.JobSnooze(delay)
+	}
+	// Record with a context of its own: an attempt that ran out of time must
+	// still be written down.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := e.store.RecordAttempt(rctx, attempt, deactivate); err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
+	if attempt.Outcome != store.AttemptDelivered {
+		e.log.Info("delivery attempt failed", "subscription", sub.ID, "message", args.MessageID,
+			"attempt", number, "outcome", attempt.Outcome, "status", res.Status, "reason", attempt.Error)
+	}
+	return result
+}
+
+// retryDelay is the schedule's delay before the next attempt, with up to 20%
+// jitter so receivers recovering from an outage are not hit by every retry at
+// once, and never sooner than the receiver's Retry-After.
+func (e *riverEngine) retryDelay(number int, retryAfter time.Duration) time.Duration {
+	base := e.cfg.RetrySchedule[number-1]
+	delay := base + time.Duration(rand.Int64N(int64(base)/5+1))
+	if retryAfter > delay {
+		delay = min(retryAfter, e.cfg.RetryAfterMax)
+	}
+	return delay
+}
+
+// notificationBody is one event's data (single mode) or a JSON array of them
+// (batch mode), exactly as published.
+func notificationBody(events []store.Event, batch bool) []byte {
+	if !batch {
+		return events[0].Data
+	}
+	n := 2
+	for _, ev := range events {
+		n += len(ev.Data) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, ev := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ev.Data...)
+	}
+	return append(b, ']')
+}

@@ -1,0 +1,153 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/signature"
+)
+
+// responseDrainMax is how much of a callback's response body is read so the
+// connection can be reused; the rest is dropped with the connection.
+const responseDrainMax = 64 << 10
+
+// Result is what one POST to a callback produced.
+type Result struct {
+	Status     int
+	Duration   time.Duration
+	Err        error
+	RetryAfter time.Duration
+}
+
+// sender posts signed notifications. One sender, and so one connection pool
+// per receiver host, serves every delivery.
+type sender struct {
+	client    *http.Client
+	userAgent string
+}
+
+func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *sender {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}
+	transport := &http.Transport{
+		// No proxy from the environment: the SSRF check must see the real
+		// destination.
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+	}
+	return &sender{
+		client: &http.Client{
+			Transport: transport,
+			Timeout:   timeout,
+			// Redirects are not followed (Standard Webhooks, webhook-platforms.md
+			// §10): a 3xx is an answer, and following it could lead anywhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		userAgent: userAgent,
+	}
+}
+
+// send posts body to callbackURL, exactly as the URL was stored: its query
+// carries the platform's signature (power-platform-triggers.md §1.8) and Go's
+// client sends RawQuery unchanged.
+func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string, body []byte, now time.Time) Result {
+	signer, err := signature.NewSigner(secret)
+	if err != nil {
+		return Result{Err: fmt.Errorf("subscription secret: %w", err)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
+	if err != nil {
+		return Result{Err: fmt.Errorf("build request: %w", err)}
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", s.userAgent)
+	req.Header.Set("webhook-id", messageID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", signer.Sign(messageID, ts, body))
+
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return Result{Duration: time.Since(start), Err: err}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax))
+	resp.Body.Close()
+	return Result{
+		Status:     resp.StatusCode,
+		Duration:   time.Since(start),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or bad.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// verdict is how a result is handled.
+type verdict int
+
+const (
+	verdictDelivered verdict = iota
+	verdictRetry
+	verdictFailed
+	verdictGone
+)
+
+// classify applies the delivery rules (power-platform-triggers.md §1.9 and
+// the Standard Webhooks status handling): 2xx delivered; 404 and 410 mean the
+// flow is gone; 408, 429, 5xx and network errors are retried; any other answer
+// is a permanent failure, since repeating the same request cannot change it.
+func classify(r Result) (verdict, string) {
+	if r.Err != nil {
+		if errors.Is(r.Err, netguard.ErrBlockedAddress) {
+			return verdictFailed, r.Err.Error()
+		}
+		var ne net.Error
+		if errors.As(r.Err, &ne) && ne.Timeout() {
+			return verdictRetry, "timed out: " + r.Err.Error()
+		}
+		return verdictRetry, r.Err.Error()
+	}
+	switch s := r.Status; {
+	case s >= 200 && s < 300:
+		return verdictDelivered, ""
+	case s == http.StatusNotFound || s == http.StatusGone:
+		return verdictGone, fmt.Sprintf("callback answered %d %s: the flow is gone", s, http.StatusText(s))
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+		return verdictRetry, fmt.Sprintf("callback answered %d %s", s, http.StatusText(s))
+	case s >= 300 && s < 400:
+		return verdictFailed, fmt.Sprintf("callback answered %d %s; redirects are not followed", s, http.StatusText(s))
+	default:
+		return verdictFailed, fmt.Sprintf("callback answered %d %s", s, http.StatusText(s))
+	}
+}

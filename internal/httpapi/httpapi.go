@@ -1,0 +1,378 @@
+// Package httpapi is triggerd's HTTP API: the registration and deregistration
+// endpoints a custom connector's webhook trigger calls
+// (power-platform-triggers.md §1), subscription inspection, and the events
+// endpoint publishers post to.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/signature"
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+const (
+	// RegistrationBodyMax bounds a registration request: a 16,384-character
+	// callback URL and a few filter fields fit many times over.
+	RegistrationBodyMax = 64 << 10
+
+	// EventsBodyMaxDefault bounds a publish request unless configured.
+	EventsBodyMaxDefault = 5 << 20
+
+	// AttemptsShown is how many recent attempts GET /v1/webhooks/{id} returns.
+	AttemptsShown = 20
+
+	// APIKeyHeader carries the caller's key. The generated connector declares
+	// it as an apiKey security definition, so the platform sends it on
+	// registration and on DELETE alike (trigger-pain-points.md §6, #4).
+	APIKeyHeader = "X-API-Key"
+)
+
+// Config wires the API to the rest of triggerd.
+type Config struct {
+	Store     store.Store
+	Catalog   *catalog.Catalog
+	Publisher *publish.Publisher
+	Guard     *netguard.Guard
+	// PublicURL is the externally visible base URL, without trailing slash;
+	// Location headers are built from it so they resolve against the
+	// connector's host and basePath (power-platform-triggers.md §1.7).
+	PublicURL     string
+	EventsBodyMax int64
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// Extra routes (such as GET /v1/openapi.json) mounted beside the API.
+	Extra map[string]http.Handler
+}
+
+type api struct {
+	Config
+}
+
+// New returns the API handler.
+func New(cfg Config) http.Handler {
+	if cfg.EventsBodyMax <= 0 {
+		cfg.EventsBodyMax = EventsBodyMaxDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	a := &api{Config: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.health)
+	mux.Handle("POST /v1/webhooks/{trigger}", a.auth(a.register))
+	mux.Handle("GET /v1/webhooks", a.auth(a.list))
+	mux.Handle("GET /v1/webhooks/{id}", a.auth(a.get))
+	mux.Handle("DELETE /v1/webhooks/{id}", a.auth(a.deregister))
+	mux.Handle("POST /v1/events", a.auth(a.events))
+	for pattern, h := range cfg.Extra {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; see GET /v1/openapi.json", r.Method, r.URL.Path))
+	})
+	return a.logRequests(mux)
+}
+
+// apiError is the body of every error: a code for programs, a message for the
+// person who has to fix the request.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	var e apiError
+	e.Error.Code = code
+	e.Error.Message = message
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+func (a *api) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	a.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	writeError(w, http.StatusInternalServerError, "internal", "triggerd could not complete the request; nothing was changed unless the error says otherwise. Retry later.")
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs method, path and status. Never the query or the body: a
+// callback URL is a bearer credential and must not reach logs.
+func (a *api) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start))
+	})
+}
+
+type tenantKey struct{}
+
+// HashAPIKey is how keys are stored: SHA-256 is enough for random 256-bit
+// keys, and lets a lookup stay one indexed read.
+func HashAPIKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+func (a *api) auth(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get(APIKeyHeader)
+		if key == "" {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME`")
+			return
+		}
+		tenant, err := a.Store.TenantByAPIKey(r.Context(), HashAPIKey(key))
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the "+APIKeyHeader+" header holds no valid key")
+			return
+		}
+		if err != nil {
+			a.internalError(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenant)))
+	})
+}
+
+func tenantOf(r *http.Request) store.Tenant { return r.Context().Value(tenantKey{}).(store.Tenant) }
+
+func (a *api) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.Store.DB().PingContext(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "database unreachable: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// subscriptionView is a subscription as the API shows it.
+type subscriptionView struct {
+	ID                  string            `json:"id"`
+	Trigger             string            `json:"trigger"`
+	CallbackURL         string            `json:"callbackUrl"`
+	Filters             map[string]string `json:"filters"`
+	CreatedAt           time.Time         `json:"createdAt"`
+	Secret              string            `json:"secret"`
+	Location            string            `json:"location"`
+	State               string            `json:"state"`
+	StateReason         string            `json:"stateReason,omitempty"`
+	LastAttemptAt       *time.Time        `json:"lastAttemptAt"`
+	LastStatus          int               `json:"lastStatus,omitempty"`
+	LastError           string            `json:"lastError,omitempty"`
+	ConsecutiveFailures int               `json:"consecutiveFailures"`
+	Attempts            []attemptView     `json:"attempts,omitempty"`
+}
+
+type attemptView struct {
+	WebhookID     string     `json:"webhookId"`
+	EventIDs      []string   `json:"eventIds"`
+	Attempt       int        `json:"attempt"`
+	StartedAt     time.Time  `json:"startedAt"`
+	LatencyMillis float64    `json:"latencyMs"`
+	Status        int        `json:"status"`
+	Error         string     `json:"error,omitempty"`
+	Outcome       string     `json:"outcome"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+}
+
+func (a *api) location(id string) string { return a.PublicURL + "/v1/webhooks/" + id }
+
+func (a *api) view(s store.Subscription) subscriptionView {
+	filters := s.Filters
+	if filters == nil {
+		filters = map[string]string{}
+	}
+	return subscriptionView{
+		ID: s.ID, Trigger: s.Trigger, CallbackURL: s.CallbackURL, Filters: filters, CreatedAt: s.CreatedAt,
+		Secret: s.Secret, Location: a.location(s.ID), State: string(s.State), StateReason: s.StateReason,
+		LastAttemptAt: s.LastAttemptAt, LastStatus: s.LastStatus, LastError: s.LastError,
+		ConsecutiveFailures: s.ConsecutiveFailures,
+	}
+}
+
+func (a *api) register(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("trigger")
+	tr, ok := a.Catalog.Trigger(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, "unknown_trigger", fmt.Sprintf("no trigger %q; this publisher offers %v", name, a.Catalog.TriggerNames()))
+		return
+	}
+	body, ok := readBody(w, r, RegistrationBodyMax)
+	if !ok {
+		return
+	}
+	reg, err := DecodeRegistration(body, tr)
+	if err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	if err := a.Guard.CheckURL(r.Context(), reg.CallbackURL); err != nil {
+		var ge *netguard.Error
+		if errors.As(err, &ge) {
+			writeError(w, http.StatusUnprocessableEntity, "invalid_callback_url", ge.Reason)
+			return
+		}
+		a.internalError(w, r, err)
+		return
+	}
+	secret, err := signature.NewSecret()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	tenant := tenantOf(r)
+	sub, created, err := a.Store.CreateSubscription(r.Context(), store.SubscriptionParams{
+		ID: "sub_" + ulid.Make().String(), TenantID: tenant.ID, Trigger: tr.Name,
+		CallbackURL: reg.CallbackURL, Filters: reg.Filters, Secret: secret, Now: a.Now(),
+	})
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	a.Logger.InfoContext(r.Context(), "subscription registered", "tenant", tenant.Name, "subscription", sub.ID,
+		"trigger", tr.Name, "new", created)
+	// 201 with an absolute Location even for a repeated registration: the
+	// platform keys its later DELETE on this header (§1.7), and answering the
+	// same Location makes re-subscription idempotent.
+	w.Header().Set("Location", a.location(sub.ID))
+	writeJSON(w, http.StatusCreated, a.view(sub))
+}
+
+func (a *api) list(w http.ResponseWriter, r *http.Request) {
+	subs, err := a.Store.Subscriptions(r.Context(), tenantOf(r).ID)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	views := make([]subscriptionView, len(subs))
+	for i, s := range subs {
+		views[i] = a.view(s)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": views})
+}
+
+func (a *api) get(w http.ResponseWriter, r *http.Request) {
+	tenant := tenantOf(r)
+	sub, err := a.Store.Subscription(r.Context(), tenant.ID, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no webhook with this id")
+		return
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	attempts, err := a.Store.Attempts(r.Context(), tenant.ID, sub.ID, AttemptsShown)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	v := a.view(sub)
+	v.Attempts = make([]attemptView, len(attempts))
+	for i, at := range attempts {
+		v.Attempts[i] = attemptView{
+			WebhookID: at.WebhookID, EventIDs: at.EventIDs, Attempt: at.Number, StartedAt: at.StartedAt,
+			LatencyMillis: float64(at.Duration.Microseconds()) / 1000, Status: at.Status, Error: at.Error,
+			Outcome: string(at.Outcome), NextAttemptAt: at.NextAttemptAt,
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (a *api) deregister(w http.ResponseWriter, r *http.Request) {
+	tenant := tenantOf(r)
+	id := r.PathValue("id")
+	err := a.Store.DeleteSubscription(r.Context(), tenant.ID, id, a.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		// 404, never 403: another tenant's id is indistinguishable from none.
+		writeError(w, http.StatusNotFound, "not_found", "no webhook with this id")
+		return
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	a.Logger.InfoContext(r.Context(), "subscription deleted", "tenant", tenant.Name, "subscription", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) events(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, a.EventsBodyMax)
+	if !ok {
+		return
+	}
+	inputs, err := DecodeEvents(body)
+	if err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	results, err := a.Publisher.Publish(r.Context(), tenantOf(r).ID, inputs)
+	if err != nil {
+		var ie *publish.InputError
+		if errors.As(err, &ie) {
+			code := "invalid_event"
+			if strings.HasPrefix(ie.Path, "data") && ie.Path != "data" {
+				code = "schema_mismatch"
+			}
+			writeError(w, http.StatusUnprocessableEntity, code, ie.Error())
+			return
+		}
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"events": results})
+}
+
+// readBody reads at most max bytes; a larger body is answered 413.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("the request body exceeds %d bytes", max))
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "invalid_request", "could not read the request body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}

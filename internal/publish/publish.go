@@ -1,0 +1,219 @@
+// Package publish accepts events: it validates them against their triggers,
+// appends them to the log and schedules one delivery per matching
+// subscription, all inside one transaction, so an event is either accepted
+// with all its deliveries or not at all.
+package publish
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/delivery"
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+const (
+	// EventsPerRequestMax bounds one publish call, so one request cannot hold
+	// the database's single writer for long.
+	EventsPerRequestMax = 1000
+
+	// IdempotencyKeyMaxLen bounds the publisher-chosen event id.
+	IdempotencyKeyMaxLen = 255
+)
+
+// Input is one event to publish.
+type Input struct {
+	// Type is the trigger name, e.g. "order.created".
+	Type string `json:"type"`
+	// ID is the publisher's idempotency key: sending it again is not an
+	// error and causes no second delivery. Optional.
+	ID string `json:"id,omitempty"`
+	// Data is the notification body, validated against the trigger's schema.
+	Data json.RawMessage `json:"data"`
+}
+
+// Result is the outcome of one published event.
+type Result struct {
+	// ID is triggerd's id of the event, also the webhook-id of its
+	// single-mode notifications.
+	ID             string `json:"id"`
+	Type           string `json:"type"`
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	// Duplicate says the idempotency key was seen before; ID is then the
+	// earlier event's and nothing new is delivered.
+	Duplicate bool `json:"duplicate"`
+	// Deliveries counts the subscriptions the event was scheduled for.
+	Deliveries int `json:"deliveries"`
+}
+
+// InputError is an event that cannot be accepted; nothing of the request is
+// stored.
+type InputError struct {
+	// Index is the event's position in the request.
+	Index int
+	// Path is where in the event the problem is (e.g. "data/id").
+	Path    string
+	Message string
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("events[%d].%s: %s", e.Index, e.Path, e.Message)
+}
+
+// Publisher appends events and schedules their deliveries.
+type Publisher struct {
+	Store   store.Store
+	Catalog *catalog.Catalog
+	Engine  delivery.Engine
+	Now     func() time.Time
+}
+
+// Validate checks every input without touching the database. It returns the
+// first problem as an *InputError.
+func (p *Publisher) Validate(inputs []Input) error {
+	if len(inputs) == 0 {
+		return &InputError{Index: 0, Path: "", Message: "no events: send an object {\"type\":…,\"data\":…} or a non-empty array of them"}
+	}
+	if len(inputs) > EventsPerRequestMax {
+		return &InputError{Index: EventsPerRequestMax, Path: "", Message: fmt.Sprintf("at most %d events per request", EventsPerRequestMax)}
+	}
+	for i, in := range inputs {
+		if in.Type == "" {
+			return &InputError{Index: i, Path: "type", Message: "is required: the trigger name, one of " + fmt.Sprint(p.Catalog.TriggerNames())}
+		}
+		tr, ok := p.Catalog.Trigger(in.Type)
+		if !ok {
+			return &InputError{Index: i, Path: "type", Message: fmt.Sprintf("%q is not a trigger of this publisher; known: %v", in.Type, p.Catalog.TriggerNames())}
+		}
+		if len(in.ID) > IdempotencyKeyMaxLen {
+			return &InputError{Index: i, Path: "id", Message: fmt.Sprintf("is %d characters; at most %d", len(in.ID), IdempotencyKeyMaxLen)}
+		}
+		if len(bytes.TrimSpace(in.Data)) == 0 || bytes.Equal(bytes.TrimSpace(in.Data), []byte("null")) {
+			return &InputError{Index: i, Path: "data", Message: "is required: the notification body"}
+		}
+		if err := tr.ValidateData(in.Data); err != nil {
+			var de *catalog.DataError
+			if errors.As(err, &de) {
+				return &InputError{Index: i, Path: "data" + de.Path, Message: de.Message}
+			}
+			return &InputError{Index: i, Path: "data", Message: err.Error()}
+		}
+	}
+	return nil
+}
+
+// PublishTx validates inputs, then appends them to the tenant's log and
+// schedules their deliveries inside tx. Nothing is visible to delivery until
+// tx commits; if it rolls back, nothing happened.
+func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input) ([]Result, error) {
+	if err := p.Validate(inputs); err != nil {
+		return nil, err
+	}
+	return p.publishValidTx(ctx, tx, tenantID, inputs)
+}
+
+func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input) ([]Result, error) {
+	now := p.Now()
+	params := make([]store.EventParams, len(inputs))
+	for i, in := range inputs {
+		data, err := compact(in.Data)
+		if err != nil {
+			return nil, &InputError{Index: i, Path: "data", Message: err.Error()}
+		}
+		params[i] = store.EventParams{
+			ID:             "evt_" + ulid.Make().String(),
+			TenantID:       tenantID,
+			Type:           in.Type,
+			IdempotencyKey: in.ID,
+			Data:           data,
+			Now:            now,
+		}
+	}
+	inserted, err := p.Store.InsertEventsTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+
+	results := make([]Result, len(inserted))
+	subsByTrigger := map[string][]store.Subscription{}
+	var deliveries []delivery.Delivery
+	for i, ins := range inserted {
+		ev := ins.Event
+		results[i] = Result{ID: ev.ID, Type: ev.Type, IdempotencyKey: ev.IdempotencyKey, Duplicate: ins.Duplicate}
+		if ins.Duplicate {
+			continue
+		}
+		tr, _ := p.Catalog.Trigger(ev.Type) // validated above
+		subs, ok := subsByTrigger[ev.Type]
+		if !ok {
+			if subs, err = p.Store.ActiveSubscriptionsTx(ctx, tx, tenantID, ev.Type); err != nil {
+				return nil, fmt.Errorf("publish: %w", err)
+			}
+			subsByTrigger[ev.Type] = subs
+		}
+		if len(subs) == 0 {
+			continue
+		}
+		var data map[string]any
+		if len(tr.Filters) > 0 {
+			// Only filtered triggers need the data decoded.
+			dec := json.NewDecoder(bytes.NewReader(ev.Data))
+			dec.UseNumber()
+			_ = dec.Decode(&data) // validated JSON; a non-object simply matches no set filter
+		}
+		for _, sub := range subs {
+			if len(tr.Filters) > 0 && !tr.Match(sub.Filters, data) {
+				continue
+			}
+			deliveries = append(deliveries, delivery.Delivery{
+				SubscriptionID: sub.ID,
+				EventIDs:       []string{ev.ID},
+				MessageID:      ev.ID,
+				Batch:          tr.Mode == catalog.ModeBatch,
+			})
+			results[i].Deliveries++
+		}
+	}
+	if err := p.Engine.EnqueueTx(ctx, tx, deliveries); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	return results, nil
+}
+
+// Publish runs PublishTx in a transaction of its own and commits it: when it
+// returns without error, the events are durable. Validation happens before
+// the transaction opens, so bad input never holds the database's writer.
+func (p *Publisher) Publish(ctx context.Context, tenantID string, inputs []Input) ([]Result, error) {
+	if err := p.Validate(inputs); err != nil {
+		return nil, err
+	}
+	tx, err := p.Store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("publish: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	results, err := p.publishValidTx(ctx, tx, tenantID, inputs)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("publish: commit: %w", err)
+	}
+	return results, nil
+}
+
+func compact(raw json.RawMessage) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, fmt.Errorf("is not valid JSON: %w", err)
+	}
+	return buf.Bytes(), nil
+}

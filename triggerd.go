@@ -1,0 +1,325 @@
+// Package triggerd is a webhook-trigger publisher for Power Automate and Azure
+// Logic Apps custom connectors, as a library.
+//
+// A custom connector's webhook trigger registers a callback URL with the
+// publisher (which answers 201 and an absolute Location), receives a POST for
+// every event, and sends DELETE to the Location when the flow's trigger is
+// removed (power-platform-triggers.md §1). A Publisher does all of that on the
+// application's own database:
+//
+//	db, _ := triggerd.OpenSQLite("app.db")
+//	p, _ := triggerd.New(ctx, db, triggerd.Config{Catalog: cat, PublicURL: "https://api.example.com"})
+//	mux.Handle("/v1/", p.Handler())
+//	_ = p.Start(ctx)
+//	// …inside the application's own transaction:
+//	_, err := p.PublishTx(ctx, tx, "acme", triggerd.Event{Type: "order.created", Data: order})
+//
+// An event published with PublishTx is delivered if and only if the
+// transaction commits.
+package triggerd
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/delivery"
+	"github.com/triggerd/triggerd/internal/httpapi"
+	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/store"
+	"github.com/triggerd/triggerd/internal/store/sqlstore"
+)
+
+// Defaults of Config, named so that documentation and flags can refer to them.
+const (
+	// DeliveryTimeoutDefault bounds one POST to a callback.
+	DeliveryTimeoutDefault = delivery.TimeoutDefault
+
+	// DeliveryWorkersDefault is how many deliveries run at once.
+	DeliveryWorkersDefault = delivery.WorkersDefault
+
+	// EventsBodyMaxDefault bounds a POST /v1/events request body.
+	EventsBodyMaxDefault = httpapi.EventsBodyMaxDefault
+
+	// APIKeyHeader is the header that carries API keys.
+	APIKeyHeader = httpapi.APIKeyHeader
+)
+
+// RetryScheduleDefault is the delay before each retry of a failed delivery.
+var RetryScheduleDefault = delivery.RetryScheduleDefault
+
+// Config configures a Publisher. Only PublicURL is required.
+type Config struct {
+	// Catalog declares the triggers; nil means the built-in demo catalog.
+	Catalog *catalog.Catalog
+
+	// PublicURL is the externally visible base URL of the API, e.g.
+	// https://api.example.com. Location headers are built from it and must
+	// resolve to the connector's host and basePath, or the platform's DELETE
+	// will not carry the connection's credentials (power-platform-triggers.md §1.7).
+	PublicURL string
+
+	// AllowPrivateCallbacks lets callback URLs reach loopback and private
+	// addresses: for local development and tests only.
+	AllowPrivateCallbacks bool
+
+	// DeliveryTimeout bounds one POST to a callback; 0 means
+	// DeliveryTimeoutDefault.
+	DeliveryTimeout time.Duration
+
+	// DeliveryWorkers is how many deliveries run at once; 0 means
+	// DeliveryWorkersDefault.
+	DeliveryWorkers int
+
+	// RetrySchedule is the delay before each retry; nil means
+	// RetryScheduleDefault. Its length is the number of retries.
+	RetrySchedule []time.Duration
+
+	// PollInterval is how often the delivery engine looks for due work that
+	// was not announced in-process; 0 means the engine's default.
+	PollInterval time.Duration
+
+	// RescueAfter is how long a delivery may stay in flight before it is
+	// considered abandoned by a dead process and run again; 0 means the
+	// delivery timeout plus 30 seconds.
+	RescueAfter time.Duration
+
+	// EventsBodyMax bounds a POST /v1/events body; 0 means
+	// EventsBodyMaxDefault.
+	EventsBodyMax int64
+
+	// Logger receives operational logs; nil discards them. Callback URLs and
+	// secrets are never logged.
+	Logger *slog.Logger
+
+	// Routes are extra handlers mounted beside the API, keyed by
+	// http.ServeMux pattern (e.g. "GET /v1/openapi.json").
+	Routes map[string]http.Handler
+}
+
+// Publisher is a running triggerd: the HTTP API, the event log and the
+// delivery engine on one database.
+type Publisher struct {
+	cfg       Config
+	store     store.Store
+	engine    delivery.Engine
+	publisher *publish.Publisher
+	handler   http.Handler
+}
+
+// OpenSQLite opens a SQLite database file configured for triggerd (WAL,
+// synchronous FULL, one connection). An application can keep its own tables
+// in the same file and publish inside its own transactions.
+func OpenSQLite(path string) (*sql.DB, error) { return sqlstore.OpenSQLite(path) }
+
+// New creates the schema if needed and returns a Publisher on db. Deliveries
+// start with Start.
+func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
+	if cfg.Catalog == nil {
+		cfg.Catalog = catalog.Demo()
+	}
+	if err := cfg.Catalog.Validate(); err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	pu, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || pu.RawQuery != "" {
+		return nil, fmt.Errorf("triggerd: public URL %q must be an absolute http(s) URL without a query, like https://api.example.com", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	dialect, err := dialectOf(db)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.New(db, dialect)
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	if err := delivery.Migrate(ctx, db); err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateCallbacks}
+	engine, err := delivery.New(st, delivery.Config{
+		Timeout:       cfg.DeliveryTimeout,
+		Workers:       cfg.DeliveryWorkers,
+		RetrySchedule: cfg.RetrySchedule,
+		PollInterval:  cfg.PollInterval,
+		RescueAfter:   cfg.RescueAfter,
+		Guard:         guard,
+		Logger:        cfg.Logger,
+		UserAgent:     "triggerd/" + Version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	p := &Publisher{cfg: cfg, store: st, engine: engine}
+	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
+	p.handler = httpapi.New(httpapi.Config{
+		Store:         st,
+		Catalog:       cfg.Catalog,
+		Publisher:     p.publisher,
+		Guard:         guard,
+		PublicURL:     cfg.PublicURL,
+		EventsBodyMax: cfg.EventsBodyMax,
+		Logger:        cfg.Logger,
+		Extra:         cfg.Routes,
+	})
+	return p, nil
+}
+
+// Version is triggerd's version, sent in the User-Agent of deliveries.
+const Version = "0.1.0"
+
+func dialectOf(db *sql.DB) (sqlstore.Dialect, error) {
+	name := fmt.Sprintf("%T", db.Driver())
+	switch {
+	case strings.Contains(name, "sqlite"):
+		return sqlstore.SQLite, nil
+	default:
+		return "", fmt.Errorf("triggerd: database driver %s is not supported; open the database with triggerd.OpenSQLite", name)
+	}
+}
+
+// Handler is the HTTP API, to mount in the application's own mux. It serves
+// /healthz and everything under /v1/.
+func (p *Publisher) Handler() http.Handler { return p.handler }
+
+// Catalog is the catalog the publisher serves.
+func (p *Publisher) Catalog() *catalog.Catalog { return p.cfg.Catalog }
+
+// Start starts delivering. Events accepted while stopped, or left in flight
+// by a crash, are delivered once it runs.
+func (p *Publisher) Start(ctx context.Context) error { return p.engine.Start(ctx) }
+
+// Stop lets deliveries in flight finish until ctx ends, then cancels the
+// rest; they are retried on the next Start.
+func (p *Publisher) Stop(ctx context.Context) error { return p.engine.Stop(ctx) }
+
+// Event is one event to publish.
+type Event struct {
+	// Type is the trigger name, e.g. "order.created".
+	Type string
+	// ID is an optional idempotency key: publishing the same ID again for
+	// the same tenant is not an error and delivers nothing new.
+	ID string
+	// Data is the notification body. It is marshalled to JSON (a
+	// json.RawMessage or []byte of JSON is used as is) and must match the
+	// trigger's schema.
+	Data any
+}
+
+// PublishResult is the outcome of one published event.
+type PublishResult = publish.Result
+
+// InputError is an event that breaks its trigger's rules; nothing of the call
+// was stored.
+type InputError = publish.InputError
+
+// Publish appends events to the tenant's log and schedules their deliveries,
+// durably, in a transaction of its own.
+func (p *Publisher) Publish(ctx context.Context, tenant string, events ...Event) ([]PublishResult, error) {
+	inputs, err := toInputs(events)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.publisher.Validate(inputs); err != nil {
+		return nil, err
+	}
+	tx, err := p.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("publish: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	results, err := p.publishTx(ctx, tx, tenant, inputs)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("publish: commit: %w", err)
+	}
+	return results, nil
+}
+
+// PublishTx publishes inside the application's transaction on the same
+// database: the events and their deliveries commit with the application's
+// own writes, or not at all. It uses tx only, never another connection, so it
+// is safe on SQLite's single connection. A tenant that does not exist yet is
+// created.
+func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant string, events ...Event) ([]PublishResult, error) {
+	inputs, err := toInputs(events)
+	if err != nil {
+		return nil, err
+	}
+	return p.publishTx(ctx, tx, tenant, inputs)
+}
+
+func (p *Publisher) publishTx(ctx context.Context, tx *sql.Tx, tenant string, inputs []publish.Input) ([]PublishResult, error) {
+	if tenant == "" {
+		return nil, errors.New("publish: tenant name is required")
+	}
+	t, err := p.store.EnsureTenantTx(ctx, tx, tenant, "ten_"+ulid.Make().String(), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	return p.publisher.PublishTx(ctx, tx, t.ID, inputs)
+}
+
+func toInputs(events []Event) ([]publish.Input, error) {
+	inputs := make([]publish.Input, len(events))
+	for i, ev := range events {
+		var data []byte
+		switch d := ev.Data.(type) {
+		case json.RawMessage:
+			data = d
+		case []byte:
+			data = d
+		default:
+			b, err := json.Marshal(d)
+			if err != nil {
+				return nil, &InputError{Index: i, Path: "data", Message: "cannot be encoded as JSON: " + err.Error()}
+			}
+			data = b
+		}
+		inputs[i] = publish.Input{Type: ev.Type, ID: ev.ID, Data: data}
+	}
+	return inputs, nil
+}
+
+// APIKeyPrefix starts every key triggerd issues, so a leaked key is
+// recognisable by secret scanners.
+const APIKeyPrefix = "tdk_"
+
+// CreateAPIKey issues a new API key for a tenant, creating the tenant if it
+// is new. Only a hash is stored: the key is shown once.
+func (p *Publisher) CreateAPIKey(ctx context.Context, tenant string) (string, error) {
+	if strings.TrimSpace(tenant) == "" {
+		return "", errors.New("create api key: tenant name is required")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("create api key: %w", err)
+	}
+	key := APIKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
+	if _, err := p.store.CreateAPIKey(ctx, tenant, httpapi.HashAPIKey(key), "ten_"+ulid.Make().String(), time.Now()); err != nil {
+		return "", err
+	}
+	return key, nil
+}
