@@ -8,10 +8,6 @@ type connectorCmd struct {
 	Lint   connectorLintCmd   `cmd:"" help:"Check a connector definition against the platform's rules."`
 }
 
-type connectorExportCmd struct{}
-
-func (c *connectorExportCmd) Run() error { return errors.New("connector export: not implemented yet") }
-
 type connectorLintCmd struct{}
 
 func (c *connectorLintCmd) Run() error { return errors.New("connector lint: not implemented yet") }
