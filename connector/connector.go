@@ -220,10 +220,17 @@ type Files struct {
 	Settings json.RawMessage
 }
 
-// WriteDir writes the three files into dir, creating it when needed.
+// WriteDir writes the three files into dir, creating it when needed. When
+// dir already has a settings.json with the connectorId and environment paconn
+// records after `paconn create`, they are kept, so `paconn update --settings
+// settings.json` goes on updating the same connector after a re-export.
 func (f *Files) WriteDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("connector: create output directory: %w", err)
+	}
+	settings, err := f.settingsFor(dir)
+	if err != nil {
+		return err
 	}
 	for _, file := range []struct {
 		name string
@@ -231,7 +238,7 @@ func (f *Files) WriteDir(dir string) error {
 	}{
 		{DefinitionFile, f.Definition},
 		{PropertiesFile, f.Properties},
-		{SettingsFile, f.Settings},
+		{SettingsFile, settings},
 	} {
 		if err := os.WriteFile(filepath.Join(dir, file.name), file.data, 0o644); err != nil {
 			return fmt.Errorf("connector: write %s: %w", file.name, err)

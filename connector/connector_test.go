@@ -574,10 +574,31 @@ func TestWriteDir(t *testing.T) {
 		require.True(t, strings.HasSuffix(string(got), "}\n"))
 	}
 
+	// The connector ID and environment paconn writes after create survive
+	// a re-export; everything else is regenerated.
+	const env = "0123abcd-0000-1111-2222-333344445555"
+	settingsPath := filepath.Join(dir, connector.SettingsFile)
+	require.NoError(t, os.WriteFile(settingsPath, []byte(`{"connectorId": "shared_triggerd-5f00", "environment": "`+env+`", "apiDefinition": "old.json"}`), 0o644))
+	require.NoError(t, files.WriteDir(dir))
+	got, err := os.ReadFile(settingsPath)
+	require.NoError(t, err)
+	var settings map[string]string
+	require.NoError(t, json.Unmarshal(got, &settings))
+	require.Equal(t, "shared_triggerd-5f00", settings["connectorId"])
+	require.Equal(t, env, settings["environment"])
+	require.Equal(t, connector.DefinitionFile, settings["apiDefinition"])
+
+	require.NoError(t, os.WriteFile(settingsPath, []byte("not json"), 0o644))
+	require.ErrorContains(t, files.WriteDir(dir), "fix or delete it")
+	require.NoError(t, os.Remove(settingsPath))
+
 	// A file where the directory should be is reported.
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
 	require.ErrorContains(t, files.WriteDir(blocker), "create output directory")
+
+	// Last, as it skips without the reference material.
+	requireValid(t, loadSchemas(t).settings, "merged settings.json", got)
 }
 
 func keys(m any) []string {

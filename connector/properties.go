@@ -1,7 +1,12 @@
 package connector
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 )
 
@@ -77,8 +82,11 @@ func (g *generator) properties() (*apiProperties, error) {
 // File names are relative to the directory paconn runs in, so the files are
 // used with `cd DIR && paconn create --settings settings.json`. The
 // environment and connector ID are left out: paconn asks for the environment
-// and writes both back after create (power-platform-triggers.md §6).
+// and writes both back after create (power-platform-triggers.md §6), and
+// Files.WriteDir keeps them from then on.
 type paconnSettings struct {
+	ConnectorID         string `json:"connectorId,omitempty"`
+	Environment         string `json:"environment,omitempty"`
 	APIDefinition       string `json:"apiDefinition"`
 	APIProperties       string `json:"apiProperties"`
 	Icon                string `json:"icon"`
@@ -96,4 +104,33 @@ func settings() *paconnSettings {
 		PowerAppsURL:        "https://api.powerapps.com",
 		PowerAppsAPIVersion: "2016-11-01",
 	}
+}
+
+// settingsFor returns the settings.json to write into dir: the generated one,
+// plus the connectorId and environment of a settings.json already there.
+// paconn records them after `paconn create`; dropping them on the next export
+// would make `paconn update --settings settings.json` ask again, or create a
+// second connector.
+func (f *Files) settingsFor(dir string) ([]byte, error) {
+	path := filepath.Join(dir, SettingsFile)
+	old, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f.Settings, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connector: read existing %s: %w", path, err)
+	}
+	var prev paconnSettings
+	if err := json.Unmarshal(old, &prev); err != nil {
+		return nil, fmt.Errorf("connector: existing %s is not a paconn settings file (%v); fix or delete it", path, err)
+	}
+	if prev.ConnectorID == "" && prev.Environment == "" {
+		return f.Settings, nil
+	}
+	var next paconnSettings
+	if err := json.Unmarshal(f.Settings, &next); err != nil {
+		return nil, fmt.Errorf("connector: decode generated %s: %w", SettingsFile, err)
+	}
+	next.ConnectorID, next.Environment = prev.ConnectorID, prev.Environment
+	return document(next)
 }
