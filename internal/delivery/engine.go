@@ -50,6 +50,10 @@ const (
 	// queue table; the attempts table keeps the history that matters.
 	CompletedJobRetention = time.Hour
 
+	// recordMargin is the time a job keeps after its HTTP timeout to write
+	// its attempt down.
+	recordMargin = 10 * time.Second
+
 	queueName  = "triggerd_delivery"
 	maxRetries = 1000 // River's own retries (database errors); ours are snoozes
 )
@@ -121,6 +125,7 @@ type riverEngine struct {
 	client *river.Client[*sql.Tx]
 	sender *sender
 	log    *slog.Logger
+	single singleProcess
 }
 
 // Migrate creates or upgrades River's tables in db.
@@ -183,7 +188,8 @@ func New(st store.Store, cfg Config) (Engine, error) {
 		Workers:                     workers,
 		FetchCooldown:               cooldown,
 		FetchPollInterval:           cfg.PollInterval,
-		RescueStuckJobsAfter:        cfg.RescueAfter,
+		JobTimeout:                  cfg.Timeout + recordMargin,
+		RescueStuckJobsAfter:        max(cfg.RescueAfter, cfg.Timeout+2*recordMargin),
 		CompletedJobRetentionPeriod: CompletedJobRetention,
 		Logger:                      quietLogger(cfg.Logger),
 		MaxAttempts:                 maxRetries,
@@ -236,13 +242,18 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) 
 }
 
 func (e *riverEngine) Start(ctx context.Context) error {
+	if err := e.claimDatabase(ctx); err != nil {
+		return fmt.Errorf("start delivery engine: %w", err)
+	}
 	if err := e.client.Start(ctx); err != nil {
+		e.releaseDatabase()
 		return fmt.Errorf("start delivery engine: %w", err)
 	}
 	return nil
 }
 
 func (e *riverEngine) Stop(ctx context.Context) error {
+	defer e.releaseDatabase()
 	err := e.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// Out of patience: cancel what still runs. Those jobs stay in the
@@ -264,7 +275,7 @@ type deliverWorker struct {
 
 // Timeout leaves room after the HTTP timeout to record the attempt.
 func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
-	return w.engine.cfg.Timeout + 10*time.Second
+	return w.engine.cfg.Timeout + recordMargin
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
