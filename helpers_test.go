@@ -31,6 +31,8 @@ type testBundle struct {
 type setupOpts struct {
 	cfg     triggerd.Config
 	noStart bool
+	// strict keeps the SSRF protection on (callbacks on loopback refused).
+	strict bool
 }
 
 func setup(t *testing.T, opts *setupOpts) *testBundle {
@@ -44,7 +46,7 @@ func setup(t *testing.T, opts *setupOpts) *testBundle {
 	t.Cleanup(func() { db.Close() })
 
 	cfg := opts.cfg
-	cfg.AllowPrivateCallbacks = true
+	cfg.AllowPrivateCallbacks = !opts.strict
 	if cfg.RetrySchedule == nil {
 		cfg.RetrySchedule = []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}
 	}

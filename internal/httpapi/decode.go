@@ -211,10 +211,7 @@ func strictJSON(body []byte, v any) error {
 		}
 		return badJSON(err)
 	}
-	if dec.More() {
-		return badJSON(fmt.Errorf("unexpected data after the JSON value"))
-	}
-	if _, err := dec.Token(); err == nil {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return badJSON(fmt.Errorf("unexpected data after the JSON value"))
 	}
 	return nil

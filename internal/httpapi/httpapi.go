@@ -350,7 +350,7 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 		var ie *publish.InputError
 		if errors.As(err, &ie) {
 			code := "invalid_event"
-			if strings.HasPrefix(ie.Path, "data") && ie.Path != "data" {
+			if ie.SchemaMismatch {
 				code = "schema_mismatch"
 			}
 			writeError(w, http.StatusUnprocessableEntity, code, ie.Error())

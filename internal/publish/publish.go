@@ -62,6 +62,8 @@ type InputError struct {
 	// Path is where in the event the problem is (e.g. "data/id").
 	Path    string
 	Message string
+	// SchemaMismatch says the data broke the trigger's schema.
+	SchemaMismatch bool
 }
 
 func (e *InputError) Error() string {
@@ -102,7 +104,7 @@ func (p *Publisher) Validate(inputs []Input) error {
 		if err := tr.ValidateData(in.Data); err != nil {
 			var de *catalog.DataError
 			if errors.As(err, &de) {
-				return &InputError{Index: i, Path: "data" + de.Path, Message: de.Message}
+				return &InputError{Index: i, Path: "data" + de.Path, Message: de.Message, SchemaMismatch: true}
 			}
 			return &InputError{Index: i, Path: "data", Message: err.Error()}
 		}
