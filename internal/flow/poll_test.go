@@ -165,3 +165,51 @@ func TestPollingRefused(t *testing.T) {
 	require.Contains(t, deviation(t, rep, "poll-error").Message, "Invalid token")
 	require.Equal(t, flow.Warning, deviation(t, rep, "no-credentials").Severity)
 }
+
+// An API key declared in the query travels on every poll, relative
+// Locations are resolved (and reported once), a 503 is a failure that does
+// not stop polling, and an HTTP-date Retry-After is honoured.
+func TestQueryKeyRelativeLocationAndServerError(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/trigger/items", func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			w.Header().Set("Location", "items?list=inbox&state=1")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusAccepted)
+		case 2:
+			w.Header().Set("Retry-After", "Mon, 02 Jan 2006 15:04:05 GMT") // in the past: poll at once
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case 3:
+			w.Header().Set("Location", "items?list=inbox&state=2")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			w.Header().Set("Location", "items?list=inbox&state=3")
+			w.Header().Set("Retry-After", "0")
+			io.WriteString(w, `{"value":[{"id":"Alpha"},{"id":"beta"}]}`)
+		}
+	})
+	b := newBackend(t, mux)
+	rep := run(t, flow.Config{
+		Connector: "testdata/query-key-polling.swagger.json",
+		Trigger:   "OnNewItems",
+		BaseURL:   b.URL + "/api",
+		APIKey:    "k&1",
+		Params:    map[string]string{"list": "inbox"},
+		Runs:      2,
+	})
+	polls := b.requests(http.MethodGet)
+	require.Len(t, polls, 4)
+	require.Equal(t, "list=inbox&code=k%261", polls[0].RawQuery)
+	require.Equal(t, "list=inbox&state=1&code=k%261", polls[1].RawQuery)
+	require.Equal(t, "list=inbox&state=1&code=k%261", polls[2].RawQuery, "after a 503 the same URL is polled again")
+	require.Equal(t, "list=inbox&state=2&code=k%261", polls[3].RawQuery)
+	require.Len(t, rep.Runs, 2)
+	require.True(t, rep.Runs[0].Valid)
+	require.Equal(t, "/value/1/id", rep.Runs[1].Errors[0].Path, "the pattern's lookahead needs an ECMAScript engine")
+	require.Equal(t, []string{"relative-location"}, codes(rep, flow.Warning), "reported once")
+	require.ElementsMatch(t, []string{"poll-error", "schema-mismatch"}, codes(rep, flow.Failure))
+}
