@@ -153,7 +153,7 @@ type Deviation struct {
 	// Code is a stable identifier, e.g. "missing-location".
 	Code string `json:"code"`
 	// Stage is where it happened: definition, register, callback, validate,
-	// poll or delete.
+	// poll, delete or run.
 	Stage string `json:"stage"`
 	// Message explains what happened and what the platform would do.
 	Message string `json:"message"`

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -101,8 +102,8 @@ func (s *session) follow(loc, current string) string {
 		s.deviate(Failure, "poll", "bad-location", "the Location %q is unusable (%v); polling the previous URL again", loc, err)
 		return current
 	}
-	u, err1 := parseURL(abs)
-	b, err2 := parseURL(s.base)
+	u, err1 := url.Parse(abs)
+	b, err2 := url.Parse(s.base)
 	if err1 == nil && err2 == nil && (!strings.EqualFold(u.Host, b.Host) || u.Scheme != b.Scheme) {
 		s.deviateOnce(Warning, "poll", "location-foreign-host",
 			"the Location %s is not on the connector's host %s://%s; the platform sends polls through the connector, with the connection's credentials, only for its own host (power-platform-triggers.md §1.7, §2.4)", s.redact(abs), b.Scheme, b.Host)
@@ -112,9 +113,9 @@ func (s *session) follow(loc, current string) string {
 
 // resolveLocationOnce resolves a Location, reporting a relative one once.
 func (s *session) resolveLocationOnce(loc, current string) (string, error) {
-	u, err := parseURL(loc)
+	u, err := url.Parse(loc)
 	if err == nil && !u.IsAbs() && s.seen("relative-location") {
-		base, err := parseURL(current)
+		base, err := url.Parse(current)
 		if err != nil {
 			return "", err
 		}

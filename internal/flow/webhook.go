@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -128,11 +129,11 @@ func (s *session) register(ctx context.Context, c *call, cb *callback) bool {
 // DELETE through the connector, with the connection's credentials, only then
 // (power-platform-triggers.md §1.6, §1.7; microsoft/PowerPlatformConnectors#3678).
 func (s *session) checkDeleteRoute(loc string) {
-	u, err := parseURL(loc)
+	u, err := url.Parse(loc)
 	if err != nil {
 		return
 	}
-	b, _ := parseURL(s.base)
+	b, _ := url.Parse(s.base)
 	if !strings.EqualFold(u.Host, b.Host) || u.Scheme != b.Scheme {
 		s.deviate(Warning, "register", "location-foreign-host",
 			"Location %s is not on the connector's host %s://%s; the platform routes the DELETE through the connector only for its own host, and otherwise sends it without the connection's credentials (power-platform-triggers.md §1.7, microsoft/PowerPlatformConnectors#3678). flow sends it with them", s.redact(loc), b.Scheme, b.Host)
