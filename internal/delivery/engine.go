@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -90,9 +91,15 @@ type Delivery struct {
 	EventIDs       []string
 	// MessageID is the Standard Webhooks webhook-id, stable across retries.
 	MessageID string
-	// Batch posts the events as a JSON array (a batch-mode trigger), even
-	// when there is only one.
-	Batch bool
+	// Batch marks an event for a batch-mode subscription: it waits with the
+	// subscription's other events until BatchSize of them are waiting or
+	// BatchWindow has passed since the first, then all go in one POST as a
+	// JSON array. EventIDs then holds the one event, and EventSeq its log
+	// position.
+	Batch       bool
+	EventSeq    int64
+	BatchSize   int
+	BatchWindow time.Duration
 }
 
 // Engine schedules and performs deliveries. The publisher depends on this
@@ -117,6 +124,16 @@ type deliverArgs struct {
 }
 
 func (deliverArgs) Kind() string { return "triggerd.deliver" }
+
+// sealArgs is the River job that closes a batch: it takes the waiting events
+// of a batch-mode subscription and schedules their delivery.
+type sealArgs struct {
+	SubscriptionID string        `json:"sub"`
+	Size           int           `json:"size"`
+	Window         time.Duration `json:"window"`
+}
+
+func (sealArgs) Kind() string { return "triggerd.seal_batch" }
 
 // riverEngine is the Engine on River.
 type riverEngine struct {
@@ -182,6 +199,9 @@ func New(st store.Store, cfg Config) (Engine, error) {
 	if err := river.AddWorkerSafely(workers, &deliverWorker{engine: e}); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &sealWorker{engine: e}); err != nil {
+		return nil, fmt.Errorf("delivery engine: %w", err)
+	}
 	cooldown := min(5*time.Millisecond, cfg.PollInterval)
 	client, err := river.NewClient(riversqlite.New(st.DB()), &river.Config{
 		Queues:                      map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
@@ -228,12 +248,32 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) 
 	if len(ds) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(ds))
-	for i, d := range ds {
-		params[i] = river.InsertManyParams{
-			Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Batch: d.Batch},
-			InsertOpts: &river.InsertOpts{Queue: queueName},
+	params := make([]river.InsertManyParams, 0, len(ds))
+	now := e.cfg.Now()
+	for _, d := range ds {
+		if !d.Batch {
+			params = append(params, river.InsertManyParams{
+				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
+				InsertOpts: &river.InsertOpts{Queue: queueName},
+			})
+			continue
 		}
+		waiting, err := e.store.AddBatchItemTx(ctx, tx, d.SubscriptionID, d.EventSeq, d.EventIDs[0], now)
+		if err != nil {
+			return fmt.Errorf("enqueue deliveries: %w", err)
+		}
+		// The first waiting event opens the window; a full batch closes it
+		// at once. Every other event rides along with one of those.
+		seal := sealArgs{SubscriptionID: d.SubscriptionID, Size: d.BatchSize, Window: d.BatchWindow}
+		switch {
+		case waiting%d.BatchSize == 0:
+			params = append(params, river.InsertManyParams{Args: seal, InsertOpts: &river.InsertOpts{Queue: queueName}})
+		case waiting == 1:
+			params = append(params, river.InsertManyParams{Args: seal, InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: now.Add(d.BatchWindow)}})
+		}
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	if _, err := e.client.InsertManyFastTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("enqueue deliveries: %w", err)
@@ -303,6 +343,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	}
 	body := notificationBody(events, args.Batch)
 
+
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
 	v, reason := classify(res)
@@ -356,6 +397,54 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 			"attempt", number, "outcome", attempt.Outcome, "status", res.Status, "reason", attempt.Error)
 	}
 	return result
+}
+
+type sealWorker struct {
+	river.WorkerDefaults[sealArgs]
+	engine *riverEngine
+}
+
+func (w *sealWorker) Work(ctx context.Context, job *river.Job[sealArgs]) error {
+	return w.engine.seal(ctx, job.Args)
+}
+
+// seal takes a due batch of waiting events (a full one, or the oldest has
+// waited its window) and schedules its delivery in one transaction, so a
+// crash either keeps the events waiting or has them scheduled. Events still
+// waiting afterwards get a seal of their own, when their batch falls due.
+func (e *riverEngine) seal(ctx context.Context, args sealArgs) error {
+	tx, err := e.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("seal batch: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	ids, remaining, oldest, err := e.store.TakeBatchTx(ctx, tx, args.SubscriptionID, args.Size, e.cfg.Now().Add(-args.Window))
+	if err != nil {
+		return fmt.Errorf("seal batch: %w", err)
+	}
+	var params []river.InsertManyParams
+	if len(ids) > 0 {
+		params = append(params, river.InsertManyParams{
+			Args:       deliverArgs{SubscriptionID: args.SubscriptionID, EventIDs: ids, MessageID: "bat_" + ulid.Make().String(), Batch: true},
+			InsertOpts: &river.InsertOpts{Queue: queueName},
+		})
+	}
+	if remaining > 0 {
+		opts := &river.InsertOpts{Queue: queueName}
+		if remaining < args.Size {
+			opts.ScheduledAt = oldest.Add(args.Window)
+		}
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	}
+	if len(params) > 0 {
+		if _, err := e.client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("seal batch: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("seal batch: commit: %w", err)
+	}
+	return nil
 }
 
 // retryDelay is the schedule's delay before the next attempt, with up to 20%

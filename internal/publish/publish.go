@@ -175,12 +175,14 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			if len(tr.Filters) > 0 && !tr.Match(sub.Filters, data) {
 				continue
 			}
-			deliveries = append(deliveries, delivery.Delivery{
-				SubscriptionID: sub.ID,
-				EventIDs:       []string{ev.ID},
-				MessageID:      ev.ID,
-				Batch:          tr.Mode == catalog.ModeBatch,
-			})
+			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID}
+			if tr.Mode == catalog.ModeBatch {
+				d.Batch = true
+				d.EventSeq = ev.Seq
+				d.BatchSize = tr.Batch.Size
+				d.BatchWindow = time.Duration(tr.Batch.Window)
+			}
+			deliveries = append(deliveries, d)
 			results[i].Deliveries++
 		}
 	}

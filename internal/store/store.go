@@ -199,6 +199,16 @@ type Store interface {
 	// first.
 	Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]Attempt, error)
 
+	// AddBatchItemTx queues an event for a batch-mode subscription's next
+	// notification inside tx and returns how many events now wait for it.
+	AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID string, eventSeq int64, eventID string, now time.Time) (int, error)
+
+	// TakeBatchTx removes up to limit waiting events of a subscription,
+	// oldest first, if a batch is due: limit events wait, or the oldest was
+	// queued at or before dueBy. It says how many remain and when the oldest
+	// remaining one was queued.
+	TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) (eventIDs []string, remaining int, oldestRemaining time.Time, err error)
+
 	// DB is the database the store lives in, for transactions that span the
 	// store and the job queue.
 	DB() *sql.DB

@@ -519,3 +519,70 @@ func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, l
 	}
 	return out, rows.Err()
 }
+
+// AddBatchItemTx implements store.Store.
+func (s *Store) AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID string, eventSeq int64, eventID string, now time.Time) (int, error) {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_batch_item (subscription_id, event_seq, event_id, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, event_seq) DO NOTHING`), subscriptionID, eventSeq, eventID, micros(now)); err != nil {
+		return 0, fmt.Errorf("queue batch item: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM triggerd_batch_item WHERE subscription_id = ?`), subscriptionID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queue batch item: count: %w", err)
+	}
+	return n, nil
+}
+
+// TakeBatchTx implements store.Store.
+func (s *Store) TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) ([]string, int, time.Time, error) {
+	waiting, oldest, err := s.batchState(ctx, tx, subscriptionID)
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+	}
+	if waiting == 0 || (waiting < limit && oldest.After(dueBy)) {
+		return nil, waiting, oldest, nil
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT event_seq, event_id FROM triggerd_batch_item
+		WHERE subscription_id = ? ORDER BY event_seq LIMIT ?`), subscriptionID, limit)
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+	}
+	var (
+		ids     []string
+		lastSeq int64
+	)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&lastSeq, &id); err != nil {
+			rows.Close()
+			return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM triggerd_batch_item WHERE subscription_id = ? AND event_seq <= ?`), subscriptionID, lastSeq); err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+	}
+	remaining, oldest, err := s.batchState(ctx, tx, subscriptionID)
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+	}
+	return ids, remaining, oldest, nil
+}
+
+func (s *Store) batchState(ctx context.Context, tx *sql.Tx, subscriptionID string) (int, time.Time, error) {
+	var (
+		n      int
+		oldest sql.NullInt64
+	)
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*), MIN(created_at) FROM triggerd_batch_item WHERE subscription_id = ?`), subscriptionID).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, err
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, fromMicros(oldest.Int64), nil
+}

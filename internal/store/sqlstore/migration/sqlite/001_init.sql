@@ -70,3 +70,12 @@ CREATE TABLE triggerd_attempt (
 );
 
 CREATE INDEX triggerd_attempt_subscription ON triggerd_attempt (subscription_id, id);
+
+-- Events waiting to be sent in a batch-mode subscription's next notification.
+CREATE TABLE triggerd_batch_item (
+    subscription_id TEXT NOT NULL REFERENCES triggerd_subscription (id),
+    event_seq       INTEGER NOT NULL,
+    event_id        TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (subscription_id, event_seq)
+);
