@@ -343,7 +343,6 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	}
 	body := notificationBody(events, args.Batch)
 
-
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
 	v, reason := classify(res)
