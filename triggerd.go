@@ -35,6 +35,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/netguard"
@@ -105,8 +106,13 @@ type Config struct {
 	// secrets are never logged.
 	Logger *slog.Logger
 
+	// Actions are operations the application serves itself (such as "Get
+	// order details") that the generated connector definition lists beside
+	// the triggers.
+	Actions []connector.Action
+
 	// Routes are extra handlers mounted beside the API, keyed by
-	// http.ServeMux pattern (e.g. "GET /v1/openapi.json").
+	// http.ServeMux pattern.
 	Routes map[string]http.Handler
 }
 
@@ -118,6 +124,7 @@ type Publisher struct {
 	engine    delivery.Engine
 	publisher *publish.Publisher
 	handler   http.Handler
+	connector *connector.Files
 }
 
 // OpenSQLite opens a SQLite database file configured for triggerd (WAL,
@@ -170,7 +177,18 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
-	p := &Publisher{cfg: cfg, store: st, engine: engine}
+	// The connector definition is generated once, from the same catalog and
+	// public URL the API builds Location headers from, so the two always
+	// agree (power-platform-triggers.md §1.7).
+	files, err := connector.Generate(cfg.Catalog, connector.Options{PublicURL: cfg.PublicURL, Actions: cfg.Actions})
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: connector definition: %w", err)
+	}
+	routes := map[string]http.Handler{"GET /v1/openapi.json": connector.Handler(files)}
+	for pattern, h := range cfg.Routes {
+		routes[pattern] = h
+	}
+	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
@@ -180,7 +198,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		PublicURL:     cfg.PublicURL,
 		EventsBodyMax: cfg.EventsBodyMax,
 		Logger:        cfg.Logger,
-		Extra:         cfg.Routes,
+		Extra:         routes,
 	})
 	return p, nil
 }
@@ -201,6 +219,10 @@ func dialectOf(db *sql.DB) (sqlstore.Dialect, error) {
 // Handler is the HTTP API, to mount in the application's own mux. It serves
 // /healthz and everything under /v1/.
 func (p *Publisher) Handler() http.Handler { return p.handler }
+
+// Connector returns the generated connector files (the definition served at
+// GET /v1/openapi.json, apiProperties.json and paconn's settings.json).
+func (p *Publisher) Connector() *connector.Files { return p.connector }
 
 // Catalog is the catalog the publisher serves.
 func (p *Publisher) Catalog() *catalog.Catalog { return p.cfg.Catalog }

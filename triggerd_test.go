@@ -365,3 +365,28 @@ func TestStartResumesAcceptedEvents(t *testing.T) {
 	}
 	require.Len(t, seen, 5)
 }
+
+// TestLocationMatchesServedDefinition checks the contract that makes the
+// platform's DELETE carry credentials: the Location of a registration
+// resolves, against the served definition's host and basePath, to its
+// internal DELETE operation (power-platform-triggers.md §1.7).
+func TestLocationMatchesServedDefinition(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	var def struct {
+		Host     string   `json:"host"`
+		BasePath string   `json:"basePath"`
+		Schemes  []string `json:"schemes"`
+		Paths    map[string]map[string]json.RawMessage
+	}
+	resp := b.call(t, http.MethodGet, "/v1/openapi.json", "-", nil, &def)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	rc := newReceiver(t, nil)
+	sub, resp := b.register(t, "order.created", rc.URL+"/hook", nil)
+	loc := resp.Header.Get("Location")
+	prefix := def.Schemes[0] + "://" + def.Host + def.BasePath
+	require.True(t, strings.HasPrefix(loc, prefix), "Location %s must live under %s", loc, prefix)
+	require.Equal(t, "/webhooks/"+sub.ID, strings.TrimPrefix(loc, prefix))
+	require.Contains(t, def.Paths["/webhooks/{id}"], "delete")
+	require.Contains(t, def.Paths["/webhooks/order.created"], "post")
+}

@@ -79,7 +79,6 @@ func (c *serveCmd) Run() error {
 		DeliveryWorkers:       c.Workers,
 		RetrySchedule:         schedule,
 		Logger:                logger,
-		Routes:                extraRoutes(cat, publicURL),
 	})
 	if err != nil {
 		return err
@@ -114,10 +113,6 @@ func (c *serveCmd) Run() error {
 	}
 	return p.Stop(sctx)
 }
-
-// extraRoutes are routes served beside the API; the connector definition
-// joins them once its generator lands.
-func extraRoutes(*catalog.Catalog, string) map[string]http.Handler { return nil }
 
 func parseSchedule(s string) ([]time.Duration, error) {
 	if strings.TrimSpace(s) == "" {
