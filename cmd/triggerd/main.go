@@ -18,6 +18,7 @@ type cli struct {
 	Publish   publishCmd   `cmd:"" help:"Publish an event to a running triggerd (a client for POST /v1/events)."`
 	Connector connectorCmd `cmd:"" help:"Generate and lint Power Platform connector definitions."`
 	Flow      flowCmd      `cmd:"" help:"Play the platform's side of a trigger locally: subscribe, receive, validate, unsubscribe."`
+	Receive   receiveCmd   `cmd:"" help:"Print the notifications posted to a local address (a stand-in subscriber for trying triggerd)."`
 }
 
 func main() {
