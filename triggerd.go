@@ -325,6 +325,29 @@ func toInputs(events []Event) ([]publish.Input, error) {
 	return inputs, nil
 }
 
+// ErrUnauthorized is returned by Authenticate for a request without a valid
+// API key.
+var ErrUnauthorized = errors.New("missing or invalid " + APIKeyHeader + " header")
+
+// Authenticate returns the name of the tenant whose API key the request
+// carries in the X-API-Key header. The generated connector sends that header
+// on every operation, so an application serving its own actions beside
+// triggerd's (connector.Action) authenticates them with the same keys.
+func (p *Publisher) Authenticate(r *http.Request) (string, error) {
+	key := r.Header.Get(APIKeyHeader)
+	if key == "" {
+		return "", ErrUnauthorized
+	}
+	t, err := p.store.TenantByAPIKey(r.Context(), httpapi.HashAPIKey(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrUnauthorized
+	}
+	if err != nil {
+		return "", fmt.Errorf("authenticate: %w", err)
+	}
+	return t.Name, nil
+}
+
 // APIKeyPrefix starts every key triggerd issues, so a leaked key is
 // recognisable by secret scanners.
 const APIKeyPrefix = "tdk_"

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	_ "expvar" // /debug/vars on --debug-addr
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // /debug/pprof on --debug-addr
 	"os"
 	"os/signal"
 	"strings"
@@ -39,6 +41,7 @@ type serveCmd struct {
 	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"30s" help:"Timeout of one POST to a callback."`
 	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: 5s,5m,30m,2h,5h,10h,14h,20h,24h)."`
 	Workers               int           `env:"TRIGGERD_WORKERS" default:"200" help:"Deliveries in flight at once."`
+	DebugAddr             string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 }
 
@@ -95,6 +98,16 @@ func (c *serveCmd) Run() error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if c.DebugAddr != "" {
+		dln, err := net.Listen("tcp", c.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", c.DebugAddr, err)
+		}
+		// http.DefaultServeMux carries net/http/pprof and expvar's
+		// /debug/vars (memstats), registered by their imports.
+		go func() { _ = http.Serve(dln, http.DefaultServeMux) }()
+		logger.Info("debug endpoints", "addr", dln.Addr().String())
+	}
 	logger.Info("triggerd serving", "addr", ln.Addr().String(), "public_url", publicURL, "db", c.DB,
 		"triggers", cat.TriggerNames(), "allow_private_callbacks", c.AllowPrivateCallbacks)
 	// The address alone on stdout, for scripts and tests that listen on :0.
