@@ -1,0 +1,253 @@
+// Package lint checks a Power Platform custom connector definition
+// (apiDefinition.swagger.json, and optionally its apiProperties.json) the way
+// Microsoft's validator does, offline, plus the trigger checks no validator
+// makes.
+//
+// Microsoft's validator is a closed service behind an Azure AD login
+// (`paconn validate`, power-platform-triggers.md §4.1, §6), so connector
+// authors learn about mistakes late — often from a trigger that never shows in
+// the designer, or webhooks that are created and never deleted. Lint reports:
+//
+//   - the validator's own rules, under the names and messages of its published
+//     catalogue (certification-swagger-validator-rules.md, quoted in §4.1);
+//   - violations of Microsoft's JSON Schemas for both files (§4), which are
+//     embedded in this package;
+//   - triggerd's trigger rules: a webhook trigger must have an internal DELETE
+//     operation that a Location URL can reach, x-ms-notification-content
+//     belongs on the path item, polling triggers declare their Location and
+//     Retry-After headers (§1.6, §1.7, §1.4, §2.1).
+//
+// [Rules] lists every rule with its severity and rationale.
+//
+// Lint never panics and never fails on a readable document: everything wrong
+// with a definition is a [Finding]. Its error is only for input that is not a
+// JSON object.
+package lint
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Severity says how bad a finding is.
+type Severity string
+
+const (
+	// SeverityError marks something the platform rejects or that breaks the
+	// connector at run time: a trigger missing from the designer, webhooks
+	// that are never deleted, a definition the validator refuses.
+	SeverityError Severity = "error"
+
+	// SeverityWarning marks something that works in some cases or that
+	// certification reviewers reject, but that certified connectors ship
+	// with (the false-positive budgets of trigger-pain-points.md §2.3).
+	SeverityWarning Severity = "warning"
+
+	// SeverityInfo marks a harmless omission worth knowing about, such as
+	// an undeclared Location response header.
+	SeverityInfo Severity = "info"
+)
+
+// Document names the file a finding is about.
+type Document string
+
+const (
+	// DocumentDefinition is apiDefinition.swagger.json, the OpenAPI 2.0
+	// definition passed to Lint.
+	DocumentDefinition Document = "apiDefinition"
+
+	// DocumentProperties is apiProperties.json, passed in Options.Properties.
+	DocumentProperties Document = "apiProperties"
+)
+
+// Finding is one problem in a connector definition.
+type Finding struct {
+	// Severity is the rule's severity; see Rules.
+	Severity Severity `json:"severity"`
+
+	// Rule is the rule name: the name Microsoft's validator uses for the
+	// same check where one exists, so a search for it finds Microsoft's
+	// documentation.
+	Rule string `json:"rule"`
+
+	// Document is the file the finding is about.
+	Document Document `json:"document"`
+
+	// Path is the JSONPath (RFC 9535 syntax) of the value the finding is
+	// about, like $.paths['/hooks'].post.parameters[0]. It may name a member
+	// that is missing, like $.paths['/x'].post.operationId.
+	Path string `json:"path"`
+
+	// Message says what is wrong and, where it is not obvious, how to fix
+	// it. Where the validator's catalogue has a message for the rule, it
+	// starts with that message verbatim.
+	Message string `json:"message"`
+}
+
+// String formats a finding as one line: severity, rule, path, message.
+func (f Finding) String() string {
+	return fmt.Sprintf("%s %s %s %s", f.Severity, f.Rule, f.Path, f.Message)
+}
+
+// Options configures Lint.
+type Options struct {
+	// Properties is the content of the connector's apiProperties.json. When
+	// set, it is validated against Microsoft's schema and cross-checked with
+	// the definition (policies naming operations, polling-trigger policies,
+	// capabilities). When nil, those checks are skipped.
+	Properties []byte
+}
+
+// Result is the outcome of linting one connector.
+type Result struct {
+	// Findings are ordered by document (definition first), then by where
+	// their path appears in the file, then by rule.
+	Findings []Finding
+}
+
+// Count returns how many findings have severity s.
+func (r Result) Count(s Severity) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+// HasErrors reports whether any finding is an error. A connector with only
+// warnings and infos passes.
+func (r Result) HasErrors() bool { return r.Count(SeverityError) > 0 }
+
+// Lint checks a connector definition. definition is the content of
+// apiDefinition.swagger.json. The error is non-nil only when definition (or
+// opts.Properties, if set) is not a JSON object; every other problem is a
+// finding in the result.
+func Lint(definition []byte, opts Options) (Result, error) {
+	root, err := parseObject(definition, docDefinition)
+	if err != nil {
+		return Result{}, fmt.Errorf("lint: read definition: %w", err)
+	}
+	var props *node
+	if opts.Properties != nil {
+		if props, err = parseObject(opts.Properties, docProperties); err != nil {
+			return Result{}, fmt.Errorf("lint: read apiProperties: %w", err)
+		}
+	}
+	schemas, err := compiledSchemas()
+	if err != nil {
+		return Result{}, err // a defect of this package, not of the input
+	}
+	l := newLinter(root, props)
+	l.run()
+	l.schemaFindings(schemas)
+	return Result{Findings: l.result()}, nil
+}
+
+func parseObject(data []byte, doc docID) (*node, error) {
+	root, err := parseTree(data, doc)
+	if err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if root.kind != kindObject {
+		return nil, fmt.Errorf("the top-level value is a JSON %s, not an object", root.kindName())
+	}
+	return root, nil
+}
+
+// located is a finding plus where it sorts.
+type located struct {
+	Finding
+	order int // pre-order position of the node the path names (or its parent)
+}
+
+// report records a finding for the rule at n (a node of the document the
+// rule belongs to). Its message is formatted with args.
+func (l *linter) report(rule string, n *node, format string, args ...any) {
+	l.reportAt(rule, n, n.path(), format, args...)
+}
+
+// reportMissing records a finding about member key of n, which is absent or
+// is the value at fault.
+func (l *linter) reportMissing(rule string, n *node, key, format string, args ...any) {
+	if v := n.get(key); v != nil {
+		l.reportAt(rule, v, v.path(), format, args...)
+		return
+	}
+	l.reportAt(rule, n, childPath(n.path(), key), format, args...)
+}
+
+func (l *linter) reportAt(rule string, n *node, path, format string, args ...any) {
+	info := ruleIndex[rule] // rule is one of the constants of rules.go
+	doc := DocumentDefinition
+	if n.doc == docProperties {
+		doc = DocumentProperties
+	}
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	l.found = append(l.found, located{
+		Finding: Finding{Severity: info.Severity, Rule: rule, Document: doc, Path: path, Message: msg},
+		order:   n.seq,
+	})
+}
+
+// result sorts and deduplicates the findings, and drops schema findings that
+// a named rule already reports, at least as severely, at the same path: a
+// path parameter that is not required violates the schema too, but
+// PathParameterMustBeRequired says it better.
+func (l *linter) result() []Finding {
+	named := make(map[string]int) // document and path → highest severity rank
+	key := func(f located) string { return string(f.Document) + "\x00" + f.Path }
+	for _, f := range l.found {
+		if !isSchemaRule(f.Rule) {
+			named[key(f)] = max(named[key(f)], severityRank(f.Severity))
+		}
+	}
+	out := l.found[:0]
+	for _, f := range l.found {
+		if isSchemaRule(f.Rule) && named[key(f)] >= severityRank(f.Severity) {
+			continue
+		}
+		out = append(out, f)
+	}
+	slices.SortStableFunc(out, func(a, b located) int {
+		return cmp.Or(
+			cmp.Compare(docRank(a.Document), docRank(b.Document)),
+			cmp.Compare(a.order, b.order),
+			strings.Compare(a.Path, b.Path),
+			strings.Compare(a.Rule, b.Rule),
+			strings.Compare(a.Message, b.Message),
+		)
+	})
+	out = slices.CompactFunc(out, func(a, b located) bool { return a.Finding == b.Finding })
+	findings := make([]Finding, len(out))
+	for i, f := range out {
+		findings[i] = f.Finding
+	}
+	return findings
+}
+
+// severityRank orders severities; 0 is below all of them.
+func severityRank(s Severity) int {
+	switch s {
+	case SeverityError:
+		return 3
+	case SeverityWarning:
+		return 2
+	case SeverityInfo:
+		return 1
+	}
+	return 0
+}
+
+func docRank(d Document) int {
+	if d == DocumentDefinition {
+		return 0
+	}
+	return 1
+}

@@ -1,0 +1,232 @@
+package lint
+
+// Rule describes one check Lint makes.
+type Rule struct {
+	// Name is what findings carry in Finding.Rule.
+	Name string `json:"name"`
+
+	// Severity is the severity of every finding of this rule.
+	Severity Severity `json:"severity"`
+
+	// Origin says where the rule comes from: "validator" for a rule of
+	// Microsoft's Swagger Validator catalogue, "schema" for Microsoft's JSON
+	// Schemas, "triggerd" for the trigger checks no Microsoft tool makes.
+	Origin string `json:"origin"`
+
+	// Description says what the rule checks and why it has its severity.
+	Description string `json:"description"`
+}
+
+// Rule origins.
+const (
+	originValidator = "validator"
+	originSchema    = "schema"
+	originTriggerd  = "triggerd"
+)
+
+// Rule names. Names of Microsoft's validator rules are spelled as in its
+// catalogue (power-platform-triggers.md §4.1).
+const (
+	// Document.
+	ruleSpecificationVersionIncorrect         = "SpecificationVersionIncorrect"
+	ruleHostNameNotValid                      = "HostNameNotValid"
+	ruleBasePathNotValid                      = "BasePathNotValid"
+	ruleSchemesArrayEmpty                     = "SchemesArrayEmpty"
+	ruleSchemeNotValid                        = "SchemeNotValid"
+	ruleSchemeNotSupported                    = "SchemeNotSupported"
+	ruleTotalOperationsCountExceedsMaxAllowed = "TotalOperationsCountExceedsMaxAllowed"
+	ruleSecurityRequirementMustBeDefined      = "SecurityRequirementMustBeDefined"
+
+	// Operations and parameters.
+	ruleOperationIDRequired                        = "OperationIdRequired"
+	ruleOperationIDNotUnique                       = "OperationIdNotUnique"
+	ruleOperationIDSanitized                       = "OperationIdSanitized"
+	ruleOperationSummaryTooLong                    = "OperationSummaryTooLong"
+	ruleRestrictedCharactersInSummary              = "RestrictedCharactersInSummary"
+	ruleOperationMustHaveResponse                  = "OperationMustHaveResponse"
+	ruleOperationShouldHaveSuccessfulResponse      = "OperationShouldHaveSuccessfulResponse"
+	ruleBodyOrFormDataParameterInFetchOperation    = "BodyOrFormDataParameterInFetchOperationNotAllowed"
+	ruleOperationParametersContainMultipleBodyParm = "OperationParametersContainMultipleBodyParameters"
+	ruleConnectionIDParameterNotAllowed            = "ConnectionIdParameterNotAllowed"
+	rulePathParameterMustBeRequired                = "PathParameterMustBeRequired"
+	rulePathParameterNotDefinedInTemplate          = "PathParameterNotDefinedInTemplate"
+	ruleOperationMissingPathParameter              = "OperationMissingPathParameter"
+	rulePathParameterMissingEncoding               = "PathParameterMissingEncoding"
+	ruleDefaultResponseHasSchema                   = "DefaultResponseHasSchema"
+	ruleSchemaReferenceNotValid                    = "SchemaReferenceNotValid"
+	ruleSchemaReferenceNotFound                    = "SchemaReferenceNotFound"
+	ruleParameterReferenceNotValid                 = "ParameterReferenceNotValid"
+	ruleParameterReferenceNotFound                 = "ParameterReferenceNotFound"
+	ruleResponseReferenceNotValid                  = "ResponseReferenceNotValid"
+	ruleResponseReferenceNotFound                  = "ResponseReferenceNotFound"
+	rulePropertyMustBeRequired                     = "PropertyMustBeRequired"
+	ruleInternalPropertyWithDefaultOptional        = "InternalPropertyWithDefaultOptional"
+
+	// Webhooks (validator).
+	ruleNotificationURLNotAllowedInThisPosition       = "NotificationUrlNotAllowedInThisPosition"
+	ruleNotificationURLNotInternal                    = "NotificationUrlNotInternal"
+	ruleNotificationURLNotRequired                    = "NotificationUrlNotRequired"
+	ruleNotificationURLNotString                      = "NotificationUrlNotString"
+	ruleWebhookOperationsMissingNotificationURL       = "WebhookOperationsMissingNotificationUrlProperty"
+	ruleOperationMustHaveNotificationContentExtension = "OperationMustHaveNotificationContentExtension"
+	ruleSchemaDefinitionSetIncorrectly                = "SchemaDefinitionSetIncorrectly"
+
+	// Triggers (triggerd).
+	ruleWebhookOperationMissingTriggerExtension   = "WebhookOperationMissingTriggerExtension"
+	ruleNotificationContentInsideOperation        = "NotificationContentInsideOperation"
+	ruleWebhookTriggerMissingDeleteOperation      = "WebhookTriggerMissingDeleteOperation"
+	ruleDeleteOperationDoesNotMatchLocation       = "DeleteOperationDoesNotMatchLocation"
+	ruleDeleteOperationNotInternal                = "DeleteOperationNotInternal"
+	ruleWebhookRegistrationMissingLocationHeader  = "WebhookRegistrationMissingLocationHeader"
+	rulePollingTriggerMissingLocationOrRetryAfter = "PollingTriggerMissingLocationOrRetryAfter"
+
+	// JSON Schemas.
+	ruleSchemaViolation                       = "SchemaViolation"
+	ruleSchemaPropertyNotAllowed              = "SchemaPropertyNotAllowed"
+	ruleAPIPropertiesSchemaViolation          = "ApiPropertiesSchemaViolation"
+	ruleAPIPropertiesSchemaPropertyNotAllowed = "ApiPropertiesSchemaPropertyNotAllowed"
+
+	// apiProperties.json against the definition.
+	ruleOperationIDNotFound        = "OperationIdNotFound"
+	ruleCapabilitiesMissingTrigger = "CapabilitiesMissingTriggers"
+)
+
+// catalogue is every rule, in the order Rules returns them.
+var catalogue = []Rule{
+	// Document.
+	{ruleSpecificationVersionIncorrect, SeverityError, originValidator,
+		`"swagger" must be the string "2.0": the platform only reads OpenAPI 2.0.`},
+	{ruleHostNameNotValid, SeverityError, originValidator,
+		`"host" must be a bare host[:port], without scheme or path: paconn builds the backend URL as schemes[0]://host+basePath.`},
+	{ruleBasePathNotValid, SeverityError, originValidator,
+		`"basePath" must start with "/".`},
+	{ruleSchemesArrayEmpty, SeverityError, originValidator,
+		`"schemes" must not be empty: paconn takes the backend scheme from schemes[0].`},
+	{ruleSchemeNotValid, SeverityError, originValidator,
+		`"schemes" may only hold "http" and "https".`},
+	{ruleSchemeNotSupported, SeverityError, originValidator,
+		`"ws" and "wss" are not supported.`},
+	{ruleTotalOperationsCountExceedsMaxAllowed, SeverityError, originValidator,
+		`A definition may have at most 256 operations (power-platform-triggers.md §3.5).`},
+	{ruleSecurityRequirementMustBeDefined, SeverityError, originValidator,
+		`Every name in a "security" requirement must be a key of "securityDefinitions"; otherwise calls (including the platform's webhook DELETE) go without credentials.`},
+
+	// Operations and parameters.
+	{ruleOperationIDRequired, SeverityError, originValidator,
+		`Every operation needs an operationId: it is how flows and policies refer to it.`},
+	{ruleOperationIDNotUnique, SeverityError, originValidator,
+		`operationIds must be unique across the definition.`},
+	{ruleOperationIDSanitized, SeverityWarning, originValidator,
+		`operationIds should be letters, digits and underscores (a hyphen, dot or space is reported; underscores pass because certified Actsoft uses them in all 66 operationIds). A warning: it is a naming rule, other characters work.`},
+	{ruleOperationSummaryTooLong, SeverityWarning, originValidator,
+		`An operation summary should be fewer than 120 characters, the validator's limit. (Certification reviewers ask for 80 or fewer, §3.2.)`},
+	{ruleRestrictedCharactersInSummary, SeverityWarning, originValidator,
+		`An operation summary should not contain any of / \ < > * % & ?.`},
+	{ruleOperationMustHaveResponse, SeverityError, originValidator,
+		`Every operation must declare at least one response.`},
+	{ruleOperationShouldHaveSuccessfulResponse, SeverityWarning, originValidator,
+		`An operation should declare a 2xx response; "default" alone makes the designer treat errors as output.`},
+	{ruleBodyOrFormDataParameterInFetchOperation, SeverityError, originValidator,
+		`A GET or HEAD operation cannot take a body or formData parameter.`},
+	{ruleOperationParametersContainMultipleBodyParm, SeverityError, originValidator,
+		`An operation may have at most one body parameter.`},
+	{ruleConnectionIDParameterNotAllowed, SeverityError, originValidator,
+		`No parameter may be named "connectionId": the platform reserves it.`},
+	{rulePathParameterMustBeRequired, SeverityError, originValidator,
+		`A path parameter must have "required": true.`},
+	{rulePathParameterNotDefinedInTemplate, SeverityError, originValidator,
+		`Every "in": "path" parameter must appear as {name} in the operation's path.`},
+	{ruleOperationMissingPathParameter, SeverityError, originValidator,
+		`Every {name} in a path must have an "in": "path" parameter on each of its operations.`},
+	{rulePathParameterMissingEncoding, SeverityWarning, originValidator,
+		`A path parameter should declare "x-ms-url-encoding" (usually "single").`},
+	{ruleDefaultResponseHasSchema, SeverityWarning, originValidator,
+		`The "default" response should not have a schema. An empty schema ({}), which the portal's wizard writes, declares nothing and is not reported.`},
+	{ruleSchemaReferenceNotValid, SeverityError, originValidator,
+		`A schema $ref must start with "#/definitions/".`},
+	{ruleSchemaReferenceNotFound, SeverityError, originValidator,
+		`A schema $ref must resolve (paconn validate answers HTTP 500 instead of naming it, §6).`},
+	{ruleParameterReferenceNotValid, SeverityError, originValidator,
+		`A parameter $ref must start with "#/parameters/".`},
+	{ruleParameterReferenceNotFound, SeverityError, originValidator,
+		`A parameter $ref must resolve.`},
+	{ruleResponseReferenceNotValid, SeverityError, originValidator,
+		`A response $ref must start with "#/responses/".`},
+	{ruleResponseReferenceNotFound, SeverityError, originValidator,
+		`A response $ref must resolve.`},
+	{rulePropertyMustBeRequired, SeverityError, originValidator,
+		`A body property that is internal and has a default must be listed in its object's "required": optional internal properties are left out of requests, so, for example, a webhook registration would lose its fixed event type (§1.3).`},
+	{ruleInternalPropertyWithDefaultOptional, SeverityWarning, originValidator,
+		`A non-body parameter that is internal and has a default should be required: only required parameters are guaranteed to be sent. A warning because the validator allows it "if this is intended" (certified iMIS does it for polling state).`},
+
+	// Webhooks.
+	{ruleNotificationURLNotAllowedInThisPosition, SeverityError, originValidator,
+		`x-ms-notification-url may only mark a property of an operation's body parameter schema.`},
+	{ruleNotificationURLNotInternal, SeverityError, originValidator,
+		`The notification-URL property, or one of its parents, must be x-ms-visibility internal: the platform fills it, not the maker (643 of 643 real webhook triggers do so, trigger-pain-points.md §2.3).`},
+	{ruleNotificationURLNotRequired, SeverityWarning, originValidator,
+		`The notification-URL property should be required at every level from the body parameter down. A warning: 17% of certified webhook triggers miss a level and work (§2.3).`},
+	{ruleNotificationURLNotString, SeverityError, originValidator,
+		`The notification-URL property must be of type string.`},
+	{ruleWebhookOperationsMissingNotificationURL, SeverityError, originValidator,
+		`A trigger on a path with x-ms-notification-content must mark its callback property with x-ms-notification-url: true, or the platform has nowhere to put the callback URL.`},
+	{ruleOperationMustHaveNotificationContentExtension, SeverityError, originValidator,
+		`An operation with a notification-URL property needs x-ms-notification-content on its path item.`},
+	{ruleSchemaDefinitionSetIncorrectly, SeverityError, originValidator,
+		`A webhook trigger needs an output schema, in x-ms-notification-content (or on its 200/201 response), to be visible in the designer.`},
+
+	// Triggers.
+	{ruleWebhookOperationMissingTriggerExtension, SeverityError, originTriggerd,
+		`An operation with a notification-URL property but no x-ms-trigger is shown as an action, not a trigger (§1.2: "be sure to include it").`},
+	{ruleNotificationContentInsideOperation, SeverityError, originTriggerd,
+		`x-ms-notification-content must be on the path item, beside "post", not inside the operation: the designer only reads it there (§1.4; 643 of 643 real webhook triggers, TRex's "move up" filter).`},
+	{ruleWebhookTriggerMissingDeleteOperation, SeverityError, originTriggerd,
+		`A webhook trigger needs a DELETE operation the platform can call on the registration's Location; without it webhooks are created and never deleted (§1.6; the most common and most painful trigger problem, trigger-pain-points.md §6 #1, 38 of 194 certified connectors, every one a real defect).`},
+	{ruleDeleteOperationDoesNotMatchLocation, SeverityWarning, originTriggerd,
+		`Some DELETE operation must be able to match a Location URL that names one subscription: its path needs a variable the registration's path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). Header and body parameters cannot come from a URL. A warning: the check cannot see the Location value the backend sends (§1.7).`},
+	{ruleDeleteOperationNotInternal, SeverityWarning, originTriggerd,
+		`The DELETE operation that unsubscribes webhook triggers should be x-ms-visibility internal (§1.6), or makers see it as an action. A warning: 20 certified connectors ship without it (trigger-pain-points.md §2.3).`},
+	{ruleWebhookRegistrationMissingLocationHeader, SeverityInfo, originTriggerd,
+		`The registration's 2xx response should declare the Location header that the platform later DELETEs (§1.7). Declaring it is harmless to omit (the platform reads the real header), so this is information.`},
+	{rulePollingTriggerMissingLocationOrRetryAfter, SeverityWarning, originTriggerd,
+		`A polling trigger whose backend keeps the state (§2.1) should declare Location and Retry-After headers on its 200 and 202 responses. Not checked when the platform keeps the state: a parameter with x-ms-trigger-value, or a pollingtrigger policy in apiProperties.json (§2.2).`},
+
+	// JSON Schemas.
+	{ruleSchemaViolation, SeverityError, originSchema,
+		`The definition violates Microsoft's apiDefinition.swagger.schema.json (draft-04).`},
+	{ruleSchemaPropertyNotAllowed, SeverityWarning, originSchema,
+		`The definition has a member Microsoft's apiDefinition.swagger.schema.json does not allow there. A warning: the schema (last changed 2020) does not know every extension the service accepts; misplacements that matter have their own rules.`},
+	{ruleAPIPropertiesSchemaViolation, SeverityError, originSchema,
+		`apiProperties.json violates Microsoft's paconn-apiProperties.schema.json (draft-07).`},
+	{ruleAPIPropertiesSchemaPropertyNotAllowed, SeverityWarning, originSchema,
+		`apiProperties.json has a member Microsoft's schema does not allow there (a warning, as for SchemaPropertyNotAllowed).`},
+
+	// apiProperties.json against the definition.
+	{ruleOperationIDNotFound, SeverityError, originValidator,
+		`A policy's x-ms-apimTemplate-operationName must name operations of the definition; otherwise the policy (say, a polling trigger's) never applies.`},
+	{ruleCapabilitiesMissingTrigger, SeverityInfo, originTriggerd,
+		`apiProperties.json "capabilities" should list "triggers" when the definition has triggers, for the Logic Apps designer's browse view. Information only: 179 of 214 connectors with triggers have "capabilities": [] and work (trigger-pain-points.md #14).`},
+}
+
+// ruleIndex finds a rule by name.
+var ruleIndex = func() map[string]Rule {
+	m := make(map[string]Rule, len(catalogue))
+	for _, r := range catalogue {
+		m[r.Name] = r
+	}
+	return m
+}()
+
+// Rules returns every rule Lint checks. The slice is a copy.
+func Rules() []Rule {
+	return append([]Rule(nil), catalogue...)
+}
+
+func isSchemaRule(name string) bool {
+	switch name {
+	case ruleSchemaViolation, ruleSchemaPropertyNotAllowed,
+		ruleAPIPropertiesSchemaViolation, ruleAPIPropertiesSchemaPropertyNotAllowed:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,379 @@
+package lint
+
+import (
+	"slices"
+	"strings"
+)
+
+// callback is a body property flagged x-ms-notification-url: true, where
+// the platform puts the callback URL when it registers a webhook
+// (power-platform-triggers.md §1.3).
+type callback struct {
+	body  param        // the operation's body parameter
+	prop  *node        // the flagged schema (resolved)
+	chain []schemaStep // from the body schema down to prop
+}
+
+// triggerRules applies the webhook rules of Microsoft's validator and
+// triggerd's trigger rules.
+func (l *linter) triggerRules() {
+	callbacks, inBody := l.findCallbacks()
+	l.notificationURLPositionRules(inBody)
+
+	var deletes []*operation
+	for _, o := range l.ops {
+		if o.method == "delete" {
+			deletes = append(deletes, o)
+		}
+	}
+	for _, o := range l.ops {
+		cbs := callbacks[o]
+		for _, cb := range cbs {
+			l.callbackRules(o, cb)
+		}
+		if nc := o.op.get("x-ms-notification-content"); nc != nil {
+			l.report(ruleNotificationContentInsideOperation, nc,
+				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (power-platform-triggers.md §1.4).",
+				o.label(), o.item.path(), o.method)
+		}
+		if len(cbs) > 0 && !o.isTrigger() {
+			l.reportMissing(ruleWebhookOperationMissingTriggerExtension, o.op, "x-ms-trigger",
+				`The operation '%s' has a notification URL property but no 'x-ms-trigger' extension, so the designer shows it as an action instead of a trigger. Add "x-ms-trigger": "single".`,
+				o.label())
+		}
+		if len(cbs) > 0 && o.notificationContent() == nil {
+			l.reportMissing(ruleOperationMustHaveNotificationContentExtension, o.item, "x-ms-notification-content",
+				"The operation '%s' is missing notification content extension as it has '%d' properties marked as notification URL.",
+				o.label(), len(cbs))
+		}
+		switch {
+		case l.isWebhookTrigger(o, cbs):
+			if len(cbs) == 0 {
+				l.report(ruleWebhookOperationsMissingNotificationURL, o.op,
+					"The webhook operation '%s' is missing notification URL property.", o.label())
+			}
+			l.webhookOutputRules(o)
+			l.webhookDeleteRules(o, deletes)
+		case l.isPollingTrigger(o):
+			l.pollingRules(o)
+		}
+	}
+}
+
+// isWebhookTrigger reports whether o is a webhook trigger: an x-ms-trigger
+// operation with a notification-URL property, or one that registers (POST,
+// PUT, PATCH) on a path carrying x-ms-notification-content (§1.2).
+func (l *linter) isWebhookTrigger(o *operation, cbs []callback) bool {
+	if !o.isTrigger() {
+		return false
+	}
+	if len(cbs) > 0 {
+		return true
+	}
+	switch o.method {
+	case "post", "put", "patch":
+		return o.notificationContent() != nil
+	}
+	return false
+}
+
+// isPollingTrigger reports whether o is a polling trigger: an x-ms-trigger
+// GET, or any trigger with x-ms-trigger-metadata mode "polling" (§2).
+func (l *linter) isPollingTrigger(o *operation) bool {
+	if !o.isTrigger() {
+		return false
+	}
+	return o.method == "get" || o.op.get("x-ms-trigger-metadata").get("mode").text() == "polling"
+}
+
+// findCallbacks walks the body schema of every operation and returns the
+// properties flagged x-ms-notification-url: true, per operation, and the set
+// of schemas that are part of some operation's input body.
+func (l *linter) findCallbacks() (map[*operation][]callback, map[*node]bool) {
+	callbacks := make(map[*operation][]callback)
+	inBody := make(map[*node]bool)
+	for _, o := range l.ops {
+		for _, body := range o.bodyParams() {
+			l.walkSchema(body.n.get("schema"), func(n *node, chain []schemaStep) {
+				inBody[n] = true
+				if n.get("x-ms-notification-url").isTrue() {
+					callbacks[o] = append(callbacks[o], callback{body: body, prop: n, chain: chain})
+				}
+			})
+		}
+	}
+	return callbacks, inBody
+}
+
+// notificationURLPositionRules reports x-ms-notification-url: true anywhere
+// but in an operation's input body: on a non-body parameter, on the body
+// parameter itself, on an operation, in a response or notification schema.
+// A definition no operation uses is not a position at all and is skipped.
+func (l *linter) notificationURLPositionRules(inBody map[*node]bool) {
+	used := make(map[*node]bool)
+	mark := func(s *node) {
+		l.walkSchema(s, func(n *node, _ []schemaStep) { used[n] = true })
+	}
+	for _, o := range l.ops {
+		if nc := o.notificationContent(); nc != nil {
+			mark(nc.get("schema"))
+		}
+		_, resps := l.responses(o)
+		for _, r := range resps {
+			mark(r.get("schema"))
+		}
+	}
+	definitions := l.root.get("definitions")
+	var scan func(n *node, depth int)
+	scan = func(n *node, depth int) {
+		if depth > maxDepth {
+			return
+		}
+		switch n.kind {
+		case kindObject:
+			if flag := n.get("x-ms-notification-url"); flag.isTrue() && !inBody[n] {
+				if !isUnder(n, definitions) || used[n] {
+					l.report(ruleNotificationURLNotAllowedInThisPosition, flag,
+						"The notification URL property is not allowed in this position. It is allowed only in input body.")
+				}
+			}
+			n.members(func(key string, v *node) {
+				if !isExampleKey(key) {
+					scan(v, depth+1)
+				}
+			})
+		case kindArray:
+			for _, e := range n.items {
+				scan(e, depth+1)
+			}
+		}
+	}
+	scan(l.root, 0)
+}
+
+// isExampleKey names members whose values are data, not definition: a key
+// named x-ms-notification-url inside an example is not a flag.
+func isExampleKey(key string) bool {
+	switch key {
+	case "example", "examples", "default", "enum", "x-ms-test-value", "x-ms-enum-values":
+		return true
+	}
+	return false
+}
+
+// isUnder reports whether n is within the subtree of ancestor.
+func isUnder(n, ancestor *node) bool {
+	if ancestor == nil {
+		return false
+	}
+	for c := n; c != nil; c = c.parent {
+		if c == ancestor {
+			return true
+		}
+	}
+	return false
+}
+
+// callbackRules checks one notification-URL property: a string, internal
+// (itself or a parent), required at every level (power-platform-triggers.md
+// §1.3, validator "Webhooks" rules).
+func (l *linter) callbackRules(o *operation, cb callback) {
+	if cb.prop.get("type").text() != "string" {
+		l.reportMissing(ruleNotificationURLNotString, cb.prop, "type",
+			"The notification URL property must be of type string.")
+	}
+	internal := isInternal(cb.prop) || isInternal(cb.body.n)
+	for _, st := range cb.chain {
+		internal = internal || isInternal(st.parent) || isInternal(st.decl)
+	}
+	if !internal {
+		l.reportMissing(ruleNotificationURLNotInternal, cb.prop, "x-ms-visibility",
+			"The notification URL property itself or at least one of its parents must be internal.")
+	}
+	if !cb.body.n.get("required").isTrue() {
+		l.reportMissing(ruleNotificationURLNotRequired, cb.body.n, "required",
+			"The notification URL property must be required all the way through the schema chain. (Body parameter '%s' is not required.)",
+			cb.body.name)
+	}
+	for _, st := range cb.chain {
+		if st.name != "" && !slices.Contains(requiredNames(st.parent), st.name) {
+			l.reportMissing(ruleNotificationURLNotRequired, st.parent, "required",
+				"The notification URL property must be required all the way through the schema chain. ('%s' is not in this 'required' list.)",
+				st.name)
+		}
+	}
+}
+
+// webhookOutputRules checks what the designer shows for a webhook trigger:
+// an output schema, and the declared Location header of the registration.
+func (l *linter) webhookOutputRules(o *operation) {
+	codes, resps := l.responses(o)
+	nc := o.notificationContent()
+	if !nc.get("schema").isObject() {
+		withSchema := false
+		for i, code := range codes {
+			if (code == "200" || code == "201") && resps[i].get("schema").isObject() {
+				withSchema = true
+			}
+		}
+		if !withSchema {
+			at := o.op
+			if nc != nil {
+				at = nc
+			}
+			l.reportMissing(ruleSchemaDefinitionSetIncorrectly, at, "schema",
+				"The operation '%s' should define an output schema on the 200 or 201 response code or in 'x-ms-notification-content' extension for a webhook to be visible in the designer.",
+				o.label())
+		}
+	}
+	var firstSuccess *node
+	for i, code := range codes {
+		if !isSuccessCode(code) {
+			continue
+		}
+		if hasHeader(resps[i], "Location") {
+			return
+		}
+		if firstSuccess == nil {
+			firstSuccess = resps[i]
+		}
+	}
+	if firstSuccess != nil {
+		l.reportMissing(ruleWebhookRegistrationMissingLocationHeader, firstSuccess, "headers",
+			"The registration response of webhook trigger '%s' does not declare the Location header that the platform later sends DELETE to (power-platform-triggers.md §1.7). The platform reads the real header, so this only matters if the API does not send one; declare it to document the contract.",
+			o.label())
+	}
+}
+
+// webhookDeleteRules checks that the platform can unsubscribe a webhook
+// trigger: it sends DELETE to the Location URL of the registration response,
+// through the connector only if that URL matches a DELETE operation
+// (power-platform-triggers.md §1.6, §1.7). The Location value is up to the
+// API, so what can be checked statically is that some DELETE operation could
+// match a URL naming one subscription: its path has a variable the
+// registration path lacks (/webhooks/{id}), or it takes a required query
+// parameter (/webhooks?id=). A DELETE whose identifying input is a header or
+// a body, or that has none, cannot be reached from a URL.
+func (l *linter) webhookDeleteRules(t *operation, deletes []*operation) {
+	if len(deletes) == 0 {
+		l.report(ruleWebhookTriggerMissingDeleteOperation, t.op,
+			"The webhook trigger '%s' has no DELETE operation, so the platform cannot unsubscribe: webhooks will be created and never deleted. Add an internal DELETE operation whose path matches the Location header the registration returns, like /webhooks/{id} (power-platform-triggers.md §1.6).",
+			t.label())
+		return
+	}
+	triggerVars := t.pathVariables()
+	var candidates []*operation
+	for _, d := range deletes {
+		if identifiesSubscription(d, triggerVars) {
+			candidates = append(candidates, d)
+		}
+	}
+	if len(candidates) == 0 {
+		names := make([]string, len(deletes))
+		for i, d := range deletes {
+			names[i] = d.label()
+		}
+		l.report(ruleDeleteOperationDoesNotMatchLocation, t.op,
+			"No DELETE operation (%s) can match a Location URL that names one subscription of webhook trigger '%s': a DELETE needs a path variable the registration path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). The platform sends DELETE to the Location URL; if no operation matches it, the webhook is never deleted (power-platform-triggers.md §1.7).",
+			strings.Join(names, ", "), t.label())
+		return
+	}
+	var best *operation
+	bestScore := -1
+	for _, d := range candidates {
+		if d.internal() {
+			return
+		}
+		if s := pathAffinity(t.template, d.template); s > bestScore {
+			best, bestScore = d, s
+		}
+	}
+	l.reportMissing(ruleDeleteOperationNotInternal, best.op, "x-ms-visibility",
+		`The DELETE operation '%s', which webhook triggers use to unsubscribe, is not internal, so makers see it as an action. Add "x-ms-visibility": "internal" (power-platform-triggers.md §1.6).`,
+		best.label())
+}
+
+// identifiesSubscription reports whether DELETE operation d can be reached
+// by a URL that names one subscription (see webhookDeleteRules).
+func identifiesSubscription(d *operation, triggerVars []string) bool {
+	for _, v := range d.pathVariables() {
+		if !slices.Contains(triggerVars, v) {
+			return true
+		}
+	}
+	for _, p := range d.params {
+		if p.in == "query" && p.n.get("required").isTrue() {
+			return true
+		}
+	}
+	return false
+}
+
+// pathAffinity ranks how likely DELETE path d pairs with registration path
+// t: below it (/hooks → /hooks/{id}), beside it (/hooks/order → /hooks/{id}),
+// sharing the first segment, or not related.
+func pathAffinity(t, d string) int {
+	switch {
+	case strings.HasPrefix(d, strings.TrimSuffix(t, "/")+"/"):
+		return 3
+	case parentPath(d) == parentPath(t):
+		return 2
+	case firstSegment(d) == firstSegment(t):
+		return 1
+	}
+	return 0
+}
+
+func parentPath(p string) string {
+	p = strings.TrimSuffix(p, "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func firstSegment(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// pollingRules checks a polling trigger whose API keeps the state (§2.1):
+// its 200 and 202 responses must carry Location (the next URL to poll, with
+// the state in it) and Retry-After. When the platform keeps the state — a
+// parameter with x-ms-trigger-value, or a pollingtrigger policy in
+// apiProperties.json (§2.2) — these headers play no part.
+func (l *linter) pollingRules(o *operation) {
+	for _, p := range o.params {
+		if p.n.has("x-ms-trigger-value") {
+			return
+		}
+	}
+	if l.pollingPolicyCovers(o) {
+		return
+	}
+	codes, resps := l.responses(o)
+	for i, code := range codes {
+		if code != "200" && code != "202" {
+			continue
+		}
+		var missing []string
+		for _, h := range []string{"Location", "Retry-After"} {
+			if !hasHeader(resps[i], h) {
+				missing = append(missing, h)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		hint := ""
+		if l.props == nil {
+			hint = " If a pollingtrigger policy in apiProperties.json keeps the state instead, lint with the properties file."
+		}
+		l.reportMissing(rulePollingTriggerMissingLocationOrRetryAfter, resps[i], "headers",
+			"The %s response of polling trigger '%s' does not declare %s. When the API keeps the polling state, it answers 200 and 202 with Location (the URL to poll next, carrying the state) and Retry-After (seconds); without Location the platform polls the same URL again (power-platform-triggers.md §2.1).%s",
+			code, o.label(), strings.Join(missing, " and "), hint)
+	}
+}
