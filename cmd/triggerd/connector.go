@@ -1,13 +1,7 @@
 package main
 
-import "errors"
-
 // connectorCmd groups the connector-definition commands.
 type connectorCmd struct {
 	Export connectorExportCmd `cmd:"" help:"Write apiDefinition.swagger.json, apiProperties.json and settings.json for paconn."`
 	Lint   connectorLintCmd   `cmd:"" help:"Check a connector definition against the platform's rules."`
 }
-
-type connectorLintCmd struct{}
-
-func (c *connectorLintCmd) Run() error { return errors.New("connector lint: not implemented yet") }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A definition with one warning (a path parameter without
+// x-ms-url-encoding) and, when broken, one error too.
+const lintTestDefinition = `{
+  "swagger": "2.0",
+  "info": {"title": "Example", "version": "1.0"},
+  "host": "api.example.com",
+  "basePath": "/v1",
+  "schemes": ["https"],
+  "paths": {
+    "/orders/{id}": {
+      "get": {
+        "operationId": "GetOrder",
+        "summary": "Get an order",
+        "parameters": [{"name": "id", "in": "path", "required": true, "type": "string"}],
+        "responses": {"200": {"description": "OK"}}
+      }
+    }
+  }
+}`
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+func TestConnectorLintWarningsPass(t *testing.T) {
+	t.Parallel()
+	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", lintTestDefinition), Format: "text"}
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, cmd.run(&stdout, &stderr))
+	require.Equal(t,
+		`warning PathParameterMissingEncoding $.paths['/orders/{id}'].get.parameters[0] Encoding for path parameter 'id' is missing, which might lead to invalid requests. Use "x-ms-url-encoding": "single" to ensure the value is URL encoded.`+"\n",
+		stdout.String())
+	require.Contains(t, stderr.String(), "0 errors, 1 warning, 0 infos")
+}
+
+func TestConnectorLintErrorsExit1(t *testing.T) {
+	t.Parallel()
+	def := strings.Replace(lintTestDefinition, `"2.0"`, `"3.0"`, 1)
+	props := writeTemp(t, "apiProperties.json", `{"properties": {"iconBrandColor": 5}}`)
+	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", def), Properties: props, Format: "json"}
+	var stdout, stderr bytes.Buffer
+	err := cmd.run(&stdout, &stderr)
+	var ec exitCoder
+	require.True(t, errors.As(err, &ec), "%v", err)
+	require.Equal(t, 1, ec.ExitCode())
+	require.Contains(t, err.Error(), "2 errors, 1 warning, 0 infos")
+
+	var got []map[string]string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var f map[string]string
+		require.NoError(t, json.Unmarshal([]byte(line), &f), line)
+		got = append(got, f)
+	}
+	require.Len(t, got, 3)
+	require.Equal(t, "SpecificationVersionIncorrect", got[0]["rule"])
+	require.Equal(t, "error", got[0]["severity"])
+	require.Equal(t, "$.swagger", got[0]["path"])
+	require.Equal(t, "PathParameterMissingEncoding", got[1]["rule"])
+	require.Equal(t, "ApiPropertiesSchemaViolation", got[2]["rule"])
+	require.Equal(t, "apiProperties", got[2]["document"])
+	require.Equal(t, "$.properties.iconBrandColor", got[2]["path"])
+}
+
+// In text output, a finding about apiProperties.json names that file.
+func TestConnectorLintTextNamesPropertiesFile(t *testing.T) {
+	t.Parallel()
+	props := writeTemp(t, "apiProperties.json", `{"properties": {"iconBrandColor": 5}}`)
+	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", lintTestDefinition), Properties: props, Format: "text"}
+	var stdout, stderr bytes.Buffer
+	require.Error(t, cmd.run(&stdout, &stderr))
+	require.Contains(t, stdout.String(), "error ApiPropertiesSchemaViolation "+props+":$.properties.iconBrandColor ")
+}
+
+func TestConnectorLintUnreadableInput(t *testing.T) {
+	t.Parallel()
+	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", `swagger: "2.0"`), Format: "text"}
+	var stdout, stderr bytes.Buffer
+	err := cmd.run(&stdout, &stderr)
+	require.ErrorContains(t, err, "not valid JSON")
+	var ec exitCoder
+	require.True(t, errors.As(err, &ec), "%v", err)
+	require.Equal(t, 2, ec.ExitCode(), "nothing was checked: not the exit status of findings")
+	require.Empty(t, stdout.String())
+
+	cmd = &connectorLintCmd{File: filepath.Join(t.TempDir(), "missing.json"), Format: "text"}
+	err = cmd.run(&stdout, &stderr)
+	require.True(t, errors.As(err, &ec), "%v", err)
+	require.Equal(t, 2, ec.ExitCode())
+}
