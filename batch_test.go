@@ -40,9 +40,13 @@ triggers:
 
 func TestBatchMode(t *testing.T) {
 	t.Parallel()
+	backends(t, testBatchMode)
+}
+
+func testBatchMode(t *testing.T, postgres bool) {
 	cat, err := catalog.Parse([]byte(batchCatalog), "batch.yaml")
 	require.NoError(t, err)
-	b := setup(t, &setupOpts{cfg: triggerd.Config{Catalog: cat}})
+	b := setup(t, &setupOpts{postgres: postgres, cfg: triggerd.Config{Catalog: cat}})
 	rc := newReceiver(t, nil)
 	sub, _ := b.register(t, "stock.changed", rc.URL+"/batch", map[string]string{"warehouse": "north"})
 

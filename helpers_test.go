@@ -16,7 +16,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/internal/store/storetest"
 )
+
+// backends runs a test once per database: SQLite always, PostgreSQL when
+// storetest.PostgresURLEnv is set.
+func backends(t *testing.T, test func(t *testing.T, postgres bool)) {
+	t.Helper()
+	for _, pg := range []bool{false, true} {
+		name := "SQLite"
+		if pg {
+			name = "Postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, pg)
+		})
+	}
+}
 
 // testBundle is a running publisher on a fresh SQLite file, its API on a
 // loopback port, and one tenant's key.
@@ -33,6 +50,9 @@ type setupOpts struct {
 	noStart bool
 	// strict keeps the SSRF protection on (callbacks on loopback refused).
 	strict bool
+	// postgres runs on a fresh schema of the test PostgreSQL database
+	// (skipped when none is configured).
+	postgres bool
 }
 
 func setup(t *testing.T, opts *setupOpts) *testBundle {
@@ -41,7 +61,15 @@ func setup(t *testing.T, opts *setupOpts) *testBundle {
 		opts = &setupOpts{}
 	}
 	ctx := context.Background()
-	db, err := triggerd.OpenSQLite(filepath.Join(t.TempDir(), "triggerd.db"))
+	var (
+		db  *sql.DB
+		err error
+	)
+	if opts.postgres {
+		db, err = triggerd.OpenPostgres(ctx, storetest.PostgresURL(t))
+	} else {
+		db, err = triggerd.OpenSQLite(filepath.Join(t.TempDir(), "triggerd.db"))
+	}
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 

@@ -127,6 +127,14 @@ type Publisher struct {
 	connector *connector.Files
 }
 
+// OpenPostgres opens a PostgreSQL database (pgx's database/sql driver) for
+// triggerd; url is a postgres:// URL. Several triggerd nodes can share one
+// database. The application may use the same pool for its own tables and
+// publish inside its own transactions.
+func OpenPostgres(ctx context.Context, url string) (*sql.DB, error) {
+	return sqlstore.OpenPostgres(ctx, url)
+}
+
 // OpenSQLite opens a SQLite database file configured for triggerd (WAL,
 // synchronous FULL, one connection). An application can keep its own tables
 // in the same file and publish inside its own transactions.
@@ -149,19 +157,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	dialect, err := dialectOf(db)
+	st, err := openStore(ctx, db)
 	if err != nil {
 		return nil, err
-	}
-	st, err := sqlstore.New(db, dialect)
-	if err != nil {
-		return nil, fmt.Errorf("triggerd: %w", err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("triggerd: %w", err)
-	}
-	if err := delivery.Migrate(ctx, db); err != nil {
-		return nil, fmt.Errorf("triggerd: %w", err)
 	}
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateCallbacks}
 	engine, err := delivery.New(st, delivery.Config{
@@ -206,14 +204,32 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 // Version is triggerd's version, sent in the User-Agent of deliveries.
 const Version = "0.1.0"
 
-func dialectOf(db *sql.DB) (sqlstore.Dialect, error) {
-	name := fmt.Sprintf("%T", db.Driver())
-	switch {
-	case strings.Contains(name, "sqlite"):
-		return sqlstore.SQLite, nil
-	default:
-		return "", fmt.Errorf("triggerd: database driver %s is not supported; open the database with triggerd.OpenSQLite", name)
+// openStore migrates db (triggerd's tables and the job queue's) and returns
+// the store on it.
+func openStore(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
+	dialect, err := sqlstore.DetectDialect(db)
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
 	}
+	st, err := sqlstore.New(db, dialect)
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	err = st.Migrate(ctx, func(ctx context.Context) error {
+		return delivery.Migrate(ctx, db, dialect)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	return st, nil
+}
+
+// Migrate brings db's schema (triggerd's tables and its job queue's) to this
+// version. New does it too; this is for migrating ahead of a rolling upgrade.
+// It is safe to run from several nodes at once.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	_, err := openStore(ctx, db)
+	return err
 }
 
 // Handler is the HTTP API, to mount in the application's own mux. It serves

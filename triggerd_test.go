@@ -25,7 +25,11 @@ func platformCallback(base, flow string) string {
 
 func TestWebhookLifecycle(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
+	backends(t, testWebhookLifecycle)
+}
+
+func testWebhookLifecycle(t *testing.T, postgres bool) {
+	b := setup(t, &setupOpts{postgres: postgres})
 	rc := newReceiver(t, nil)
 	callback := platformCallback(rc.URL, "d8af7c4807ab4445946636561426af31")
 
@@ -93,7 +97,12 @@ func TestWebhookLifecycle(t *testing.T) {
 
 func TestFiltersAndIdempotency(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
+	backends(t, func(t *testing.T, postgres bool) {
+		testFiltersAndIdempotency(t, setup(t, &setupOpts{postgres: postgres}))
+	})
+}
+
+func testFiltersAndIdempotency(t *testing.T, b *testBundle) {
 	paid := newReceiver(t, nil)
 	all := newReceiver(t, nil)
 	b.register(t, "order.updated", paid.URL+"/paid", map[string]string{"status": "paid"})
@@ -129,30 +138,9 @@ func TestRetries(t *testing.T) {
 
 	t.Run("ServiceUnavailableThenSuccess", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, nil)
-		rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
-			if n == 1 {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-			w.WriteHeader(http.StatusOK)
+		backends(t, func(t *testing.T, postgres bool) {
+			testServiceUnavailableThenSuccess(t, setup(t, &setupOpts{postgres: postgres}))
 		})
-		sub, _ := b.register(t, "order.created", rc.URL+"/hook", nil)
-		b.publish(t, map[string]any{"type": "order.created", "data": order(1, "new")})
-		first, second := rc.next(t), rc.next(t)
-		require.Equal(t, first.Header.Get("webhook-id"), second.Header.Get("webhook-id"), "webhook-id is stable across retries")
-		require.Equal(t, first.Body, second.Body)
-
-		var detail subscription
-		eventually(t, func() bool {
-			b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-			return len(detail.Attempts) == 2
-		}, "two attempts recorded")
-		require.Equal(t, "delivered", detail.Attempts[0].Outcome)
-		require.Equal(t, 2, detail.Attempts[0].Attempt)
-		require.Equal(t, "retry", detail.Attempts[1].Outcome)
-		require.Equal(t, http.StatusServiceUnavailable, detail.Attempts[1].Status)
-		require.Zero(t, detail.ConsecutiveFailures)
 	})
 
 	t.Run("TooManyRequestsHonoursRetryAfter", func(t *testing.T) {
@@ -277,7 +265,12 @@ func TestRetries(t *testing.T) {
 
 func TestPublishTx(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
+	backends(t, func(t *testing.T, postgres bool) {
+		testPublishTx(t, setup(t, &setupOpts{postgres: postgres}))
+	})
+}
+
+func testPublishTx(t *testing.T, b *testBundle) {
 	rc := newReceiver(t, nil)
 	b.register(t, "order.created", rc.URL+"/hook", nil)
 	_, err := b.db.ExecContext(b.ctx, `CREATE TABLE app_order (id INTEGER PRIMARY KEY, status TEXT NOT NULL)`)
@@ -389,4 +382,30 @@ func TestLocationMatchesServedDefinition(t *testing.T) {
 	require.Equal(t, "/webhooks/"+sub.ID, strings.TrimPrefix(loc, prefix))
 	require.Contains(t, def.Paths["/webhooks/{id}"], "delete")
 	require.Contains(t, def.Paths["/webhooks/order.created"], "post")
+}
+
+func testServiceUnavailableThenSuccess(t *testing.T, b *testBundle) {
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	sub, _ := b.register(t, "order.created", rc.URL+"/hook", nil)
+	b.publish(t, map[string]any{"type": "order.created", "data": order(1, "new")})
+	first, second := rc.next(t), rc.next(t)
+	require.Equal(t, first.Header.Get("webhook-id"), second.Header.Get("webhook-id"), "webhook-id is stable across retries")
+	require.Equal(t, first.Body, second.Body)
+
+	var detail subscription
+	eventually(t, func() bool {
+		b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
+		return len(detail.Attempts) == 2
+	}, "two attempts recorded")
+	require.Equal(t, "delivered", detail.Attempts[0].Outcome)
+	require.Equal(t, 2, detail.Attempts[0].Attempt)
+	require.Equal(t, "retry", detail.Attempts[1].Outcome)
+	require.Equal(t, http.StatusServiceUnavailable, detail.Attempts[1].Status)
+	require.Zero(t, detail.ConsecutiveFailures)
 }

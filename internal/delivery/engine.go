@@ -19,12 +19,16 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/riverqueue/river"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/tidwall/gjson"
 
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/store"
+	"github.com/triggerd/triggerd/internal/store/sqlstore"
 )
 
 const (
@@ -138,16 +142,27 @@ func (sealArgs) Kind() string { return "triggerd.seal_batch" }
 // riverEngine is the Engine on River.
 type riverEngine struct {
 	cfg    Config
-	store  store.Store
+	store  *sqlstore.Store
 	client *river.Client[*sql.Tx]
 	sender *sender
 	log    *slog.Logger
 	single singleProcess
+	// listener is the pgx pool River's PostgreSQL notifier listens on.
+	listener *pgxpool.Pool
 }
 
-// Migrate creates or upgrades River's tables in db.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
+// Migrate creates or upgrades River's tables.
+func Migrate(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) error {
+	var driver riverdriver.Driver[*sql.Tx]
+	switch dialect {
+	case sqlstore.SQLite:
+		driver = riversqlite.New(db)
+	case sqlstore.Postgres:
+		driver = riverdatabasesql.New(db)
+	default:
+		return fmt.Errorf("migrate job queue: unsupported dialect %q", dialect)
+	}
+	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return fmt.Errorf("migrate job queue: %w", err)
 	}
@@ -157,8 +172,8 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// New returns a River-backed engine on the store's SQLite database.
-func New(st store.Store, cfg Config) (Engine, error) {
+// New returns a River-backed engine on the store's database.
+func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = TimeoutDefault
 	}
@@ -202,8 +217,23 @@ func New(st store.Store, cfg Config) (Engine, error) {
 	if err := river.AddWorkerSafely(workers, &sealWorker{engine: e}); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
 	}
+	var driver riverdriver.Driver[*sql.Tx]
+	switch st.Dialect() {
+	case sqlstore.SQLite:
+		driver = riversqlite.New(st.DB())
+	case sqlstore.Postgres:
+		// database/sql for everything, so jobs insert in the application's
+		// *sql.Tx; a small pgx pool only for LISTEN, so idle nodes wake on
+		// new work instead of polling hot.
+		pool, err := listenerPool(st.DB())
+		if err != nil {
+			return nil, fmt.Errorf("delivery engine: %w", err)
+		}
+		e.listener = pool
+		driver = riverdatabasesql.NewWithPgxListener(st.DB(), pool)
+	}
 	cooldown := min(5*time.Millisecond, cfg.PollInterval)
-	client, err := river.NewClient(riversqlite.New(st.DB()), &river.Config{
+	client, err := river.NewClient(driver, &river.Config{
 		Queues:                      map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
 		Workers:                     workers,
 		FetchCooldown:               cooldown,
@@ -282,8 +312,10 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) 
 }
 
 func (e *riverEngine) Start(ctx context.Context) error {
-	if err := e.claimDatabase(ctx); err != nil {
-		return fmt.Errorf("start delivery engine: %w", err)
+	if e.store.Dialect() == sqlstore.SQLite {
+		if err := e.claimDatabase(ctx); err != nil {
+			return fmt.Errorf("start delivery engine: %w", err)
+		}
 	}
 	if err := e.client.Start(ctx); err != nil {
 		e.releaseDatabase()
@@ -294,6 +326,9 @@ func (e *riverEngine) Start(ctx context.Context) error {
 
 func (e *riverEngine) Stop(ctx context.Context) error {
 	defer e.releaseDatabase()
+	if e.listener != nil {
+		defer e.listener.Close()
+	}
 	err := e.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// Out of patience: cancel what still runs. Those jobs stay in the

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/triggerd/triggerd/internal/store"
@@ -28,7 +29,15 @@ type Dialect string
 const (
 	// SQLite is the embedded default (modernc.org/sqlite, no cgo).
 	SQLite Dialect = "sqlite"
+
+	// Postgres is PostgreSQL through pgx's database/sql driver, for several
+	// stateless nodes on one database.
+	Postgres Dialect = "postgres"
 )
+
+// migrationLockKey is the PostgreSQL advisory lock held while migrating, so
+// nodes starting together migrate one after the other.
+const migrationLockKey = 0x74726967 // "trig"
 
 //go:embed migration
 var migrationFS embed.FS
@@ -37,13 +46,14 @@ var migrationFS embed.FS
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	queries sync.Map // query text with ? → the dialect's form
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a store on db. Call Migrate before use.
 func New(db *sql.DB, dialect Dialect) (*Store, error) {
-	if dialect != SQLite {
+	if dialect != SQLite && dialect != Postgres {
 		return nil, fmt.Errorf("sqlstore: unsupported dialect %q", dialect)
 	}
 	return &Store{db: db, dialect: dialect}, nil
@@ -52,13 +62,46 @@ func New(db *sql.DB, dialect Dialect) (*Store, error) {
 // DB returns the underlying pool.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Migrate brings the schema to the latest version. Each migration runs in its
-// own transaction together with its version record, so a crash mid-way leaves
-// a schema that the next start completes.
-func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS triggerd_migration (
+// Migrate brings the schema to the latest version in one transaction, then
+// runs also (the job queue's migrations, which on PostgreSQL cannot share a
+// transaction: River adds an enum value and uses it). Each step is
+// idempotent, so a crash between them is completed by the next start. On
+// PostgreSQL an advisory lock, per schema, makes nodes that start together
+// migrate one after the other.
+func (s *Store) Migrate(ctx context.Context, also func(ctx context.Context) error) error {
+	if s.dialect == Postgres {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema()))`, migrationLockKey); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, migrationLockKey)
+		}()
+	}
+	if err := s.migrateTables(ctx); err != nil {
+		return err
+	}
+	if also != nil {
+		if err := also(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrateTables(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS triggerd_migration (
 		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
+		applied_at BIGINT NOT NULL
 	)`); err != nil {
 		return fmt.Errorf("migrate: create version table: %w", err)
 	}
@@ -73,41 +116,66 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate: bad migration file name %q", e.Name())
 		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM triggerd_migration WHERE version = ?`), version).Scan(&n); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
 		body, err := fs.ReadFile(migrationFS, dir+"/"+e.Name())
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		if err := s.applyMigration(ctx, version, string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			return fmt.Errorf("migrate: %s: %w", e.Name(), err)
 		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_migration (version, applied_at) VALUES (?, ?)`), version, micros(time.Now())); err != nil {
+			return fmt.Errorf("migrate: %s: %w", e.Name(), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+// q rewrites ? placeholders for the dialect ($1, $2, … on PostgreSQL). No
+// query of ours has a ? inside a string literal.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
 	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM triggerd_migration WHERE version = ?`), version).Scan(&n); err != nil {
-		return err
+	if v, ok := s.queries.Load(query); ok {
+		return v.(string)
 	}
-	if n > 0 {
-		return nil
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
 	}
-	if _, err := tx.ExecContext(ctx, body); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_migration (version, applied_at) VALUES (?, ?)`), version, micros(time.Now())); err != nil {
-		return err
-	}
-	return tx.Commit()
+	s.queries.Store(query, b.String())
+	return b.String()
 }
 
-// q rewrites ? placeholders for the dialect.
-func (s *Store) q(query string) string { return query }
+// Dialect is the store's database dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// lockSubscriptionTx serializes batch bookkeeping per subscription on
+// PostgreSQL, where a seal and a publish on different nodes could otherwise
+// each miss the other's uncommitted item. SQLite has one writer already.
+func (s *Store) lockSubscriptionTx(ctx context.Context, tx *sql.Tx, subscriptionID string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT 1 FROM triggerd_subscription WHERE id = $1 FOR UPDATE`, subscriptionID)
+	return err
+}
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -522,6 +590,9 @@ func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, l
 
 // AddBatchItemTx implements store.Store.
 func (s *Store) AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID string, eventSeq int64, eventID string, now time.Time) (int, error) {
+	if err := s.lockSubscriptionTx(ctx, tx, subscriptionID); err != nil {
+		return 0, fmt.Errorf("queue batch item: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_batch_item (subscription_id, event_seq, event_id, created_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, event_seq) DO NOTHING`), subscriptionID, eventSeq, eventID, micros(now)); err != nil {
 		return 0, fmt.Errorf("queue batch item: %w", err)
@@ -535,6 +606,9 @@ func (s *Store) AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID s
 
 // TakeBatchTx implements store.Store.
 func (s *Store) TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) ([]string, int, time.Time, error) {
+	if err := s.lockSubscriptionTx(ctx, tx, subscriptionID); err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+	}
 	waiting, oldest, err := s.batchState(ctx, tx, subscriptionID)
 	if err != nil {
 		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)

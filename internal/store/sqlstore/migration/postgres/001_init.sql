@@ -1,0 +1,81 @@
+-- triggerd schema, version 1. Times are Unix microseconds (BIGINT) so the
+-- same queries serve SQLite and PostgreSQL.
+CREATE TABLE triggerd_tenant (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE triggerd_api_key (
+    key_hash   BYTEA PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES triggerd_tenant (id),
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE triggerd_subscription (
+    id                   TEXT PRIMARY KEY,
+    tenant_id            TEXT NOT NULL REFERENCES triggerd_tenant (id),
+    trigger_name         TEXT NOT NULL,
+    callback_url         TEXT NOT NULL,
+    -- callback URLs reach 16,384 characters: uniqueness is on their hash.
+    callback_hash        BYTEA NOT NULL,
+    filters              TEXT NOT NULL,
+    secret               TEXT NOT NULL,
+    state                TEXT NOT NULL,
+    state_reason         TEXT NOT NULL DEFAULT '',
+    created_at           BIGINT NOT NULL,
+    updated_at           BIGINT NOT NULL,
+    last_attempt_at      BIGINT,
+    last_status          BIGINT NOT NULL DEFAULT 0,
+    last_error           TEXT NOT NULL DEFAULT '',
+    consecutive_failures BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE UNIQUE INDEX triggerd_subscription_callback
+    ON triggerd_subscription (tenant_id, trigger_name, callback_hash)
+    WHERE state <> 'deleted';
+
+CREATE INDEX triggerd_subscription_active
+    ON triggerd_subscription (tenant_id, trigger_name)
+    WHERE state = 'active';
+
+CREATE TABLE triggerd_event (
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    tenant_id       TEXT NOT NULL REFERENCES triggerd_tenant (id),
+    type            TEXT NOT NULL,
+    idempotency_key TEXT,
+    data            BYTEA NOT NULL,
+    created_at      BIGINT NOT NULL
+);
+
+CREATE UNIQUE INDEX triggerd_event_idempotency
+    ON triggerd_event (tenant_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+CREATE INDEX triggerd_event_tenant_type ON triggerd_event (tenant_id, type, seq);
+
+CREATE TABLE triggerd_attempt (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subscription_id TEXT NOT NULL REFERENCES triggerd_subscription (id),
+    webhook_id      TEXT NOT NULL,
+    event_ids       TEXT NOT NULL,
+    number          BIGINT NOT NULL,
+    started_at      BIGINT NOT NULL,
+    duration_us     BIGINT NOT NULL,
+    status          BIGINT NOT NULL,
+    error           TEXT NOT NULL,
+    outcome         TEXT NOT NULL,
+    next_attempt_at BIGINT
+);
+
+CREATE INDEX triggerd_attempt_subscription ON triggerd_attempt (subscription_id, id);
+
+-- Events waiting to be sent in a batch-mode subscription's next notification.
+CREATE TABLE triggerd_batch_item (
+    subscription_id TEXT NOT NULL REFERENCES triggerd_subscription (id),
+    event_seq       BIGINT NOT NULL,
+    event_id        TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    PRIMARY KEY (subscription_id, event_seq)
+);
