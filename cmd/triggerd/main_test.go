@@ -57,7 +57,12 @@ type server struct {
 
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--allow-private-callbacks", "--log-level", "warn"}, args...)...)
+	return startServerBin(t, binary, args...)
+}
+
+func startServerBin(t *testing.T, bin string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--allow-private-callbacks", "--log-level", "warn"}, args...)...)
 	cmd.Env = append(os.Environ(), "TRIGGERD_PUBLIC_URL=")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -102,7 +107,12 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func run(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(binary, args...).Output()
+	return runBin(t, binary, args...)
+}
+
+func runBin(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(bin, args...).Output()
 	if ee, ok := err.(*exec.ExitError); ok {
 		t.Fatalf("triggerd %v: %v\n%s", args, err, ee.Stderr)
 	}
@@ -214,11 +224,11 @@ func TestSecondProcessOnSameDatabaseRefused(t *testing.T) {
 	require.Contains(t, string(out), "another triggerd process is already delivering")
 }
 
-func TestPostgresNotYetSupported(t *testing.T) {
+func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", "postgres://localhost/test").CombinedOutput()
-	require.Error(t, err)
-	require.Contains(t, string(out), "PostgreSQL is not supported yet")
+	db := filepath.Join(t.TempDir(), "triggerd.db")
+	require.Contains(t, run(t, "migrate", "--db", db), "current schema")
+	require.Contains(t, run(t, "migrate", "--db", db), "current schema", "migrating again is a no-op")
 }
 
 func TestHelp(t *testing.T) {

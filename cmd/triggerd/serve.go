@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	_ "expvar" // /debug/vars on --debug-addr
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	_ "net/http/pprof" // /debug/pprof on --debug-addr
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,14 +22,23 @@ import (
 
 // dbFlags selects the database; shared by every command that opens one.
 type dbFlags struct {
-	DB string `name:"db" env:"TRIGGERD_DB" default:"triggerd.db" help:"Database: a SQLite file path (created if missing). postgres:// URLs are not supported yet."`
+	DB string `name:"db" env:"TRIGGERD_DB" default:"triggerd.db" help:"Database: a SQLite file path (created if missing), or a postgres:// URL for several nodes on one PostgreSQL database."`
 }
 
-func (f dbFlags) open() (*sql.DB, error) {
+func (f dbFlags) open(ctx context.Context) (*sql.DB, error) {
 	if strings.HasPrefix(f.DB, "postgres://") || strings.HasPrefix(f.DB, "postgresql://") {
-		return nil, errors.New("PostgreSQL is not supported yet: pass a SQLite file path to --db (default triggerd.db)")
+		return triggerd.OpenPostgres(ctx, f.DB)
 	}
 	return triggerd.OpenSQLite(f.DB)
+}
+
+// dbLabel names the database in logs without a PostgreSQL password.
+func (f dbFlags) dbLabel() string {
+	u, err := url.Parse(f.DB)
+	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 {
+		return f.DB
+	}
+	return u.Redacted()
 }
 
 type serveCmd struct {
@@ -41,6 +50,7 @@ type serveCmd struct {
 	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"30s" help:"Timeout of one POST to a callback."`
 	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: 5s,5m,30m,2h,5h,10h,14h,20h,24h)."`
 	Workers               int           `env:"TRIGGERD_WORKERS" default:"200" help:"Deliveries in flight at once."`
+	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default and minimum: delivery timeout + 20s)."`
 	DebugAddr             string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 }
@@ -66,14 +76,13 @@ func (c *serveCmd) Run() error {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	db, err := c.open()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	p, err := triggerd.New(ctx, db, triggerd.Config{
 		Catalog:               cat,
 		PublicURL:             publicURL,
@@ -81,6 +90,7 @@ func (c *serveCmd) Run() error {
 		DeliveryTimeout:       c.DeliveryTimeout,
 		DeliveryWorkers:       c.Workers,
 		RetrySchedule:         schedule,
+		RescueAfter:           c.RescueAfter,
 		Logger:                logger,
 	})
 	if err != nil {
@@ -108,7 +118,7 @@ func (c *serveCmd) Run() error {
 		go func() { _ = http.Serve(dln, http.DefaultServeMux) }()
 		logger.Info("debug endpoints", "addr", dln.Addr().String())
 	}
-	logger.Info("triggerd serving", "addr", ln.Addr().String(), "public_url", publicURL, "db", c.DB,
+	logger.Info("triggerd serving", "addr", ln.Addr().String(), "public_url", publicURL, "db", c.dbLabel(),
 		"triggers", cat.TriggerNames(), "allow_private_callbacks", c.AllowPrivateCallbacks)
 	// The address alone on stdout, for scripts and tests that listen on :0.
 	fmt.Printf("listening on %s\n", ln.Addr().String())
@@ -158,12 +168,12 @@ type keysCreateCmd struct {
 }
 
 func (c *keysCreateCmd) Run() error {
-	db, err := c.open()
+	ctx := context.Background()
+	db, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ctx := context.Background()
 	p, err := triggerd.New(ctx, db, triggerd.Config{PublicURL: "http://127.0.0.1"})
 	if err != nil {
 		return err
@@ -173,5 +183,23 @@ func (c *keysCreateCmd) Run() error {
 		return err
 	}
 	fmt.Println(key)
+	return nil
+}
+
+type migrateCmd struct {
+	dbFlags
+}
+
+func (c *migrateCmd) Run() error {
+	ctx := context.Background()
+	db, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := triggerd.Migrate(ctx, db); err != nil {
+		return err
+	}
+	fmt.Println("database is at the current schema")
 	return nil
 }
