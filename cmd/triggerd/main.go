@@ -20,6 +20,7 @@ type cli struct {
 	Connector connectorCmd `cmd:"" help:"Generate and lint Power Platform connector definitions."`
 	Flow      flowCmd      `cmd:"" help:"Play the platform's side of a trigger locally: subscribe, receive, validate, unsubscribe."`
 	Receive   receiveCmd   `cmd:"" help:"Print the notifications posted to a local address (a stand-in subscriber for trying triggerd)."`
+	Bench     benchCmd     `cmd:"" help:"Measure triggerd on this machine: deliveries/s, latency and memory against a plain HTTP client's ceiling."`
 }
 
 func main() {
