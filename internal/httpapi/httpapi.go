@@ -292,16 +292,19 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	tenant := tenantOf(r)
-	sub, err := a.Store.Subscription(r.Context(), tenant.ID, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no webhook with this id")
-		return
-	}
+	id := r.PathValue("id")
+	// Attempts first: the subscription's health, read next, then covers at
+	// least every attempt listed, so the two never contradict each other.
+	attempts, err := a.Store.Attempts(r.Context(), tenant.ID, id, AttemptsShown)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
 	}
-	attempts, err := a.Store.Attempts(r.Context(), tenant.ID, sub.ID, AttemptsShown)
+	sub, err := a.Store.Subscription(r.Context(), tenant.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no webhook with this id")
+		return
+	}
 	if err != nil {
 		a.internalError(w, r, err)
 		return

@@ -61,7 +61,8 @@ type Subscription struct {
 	// LastAttemptAt, LastStatus and LastError describe the latest delivery
 	// attempt; ConsecutiveFailures counts failed attempts since the last
 	// success. Makers see "the trigger silently stopped" otherwise
-	// (trigger-pain-points.md §6, #3).
+	// (trigger-pain-points.md §6, #3). They are derived from the attempts
+	// and filled by Subscription and Subscriptions only.
 	LastAttemptAt       *time.Time
 	LastStatus          int
 	LastError           string
@@ -190,9 +191,9 @@ type Store interface {
 	// Events returns events by id, in the order asked.
 	Events(ctx context.Context, ids []string) ([]Event, error)
 
-	// RecordAttempt stores an attempt and updates its subscription's last
-	// result; when deactivate is set, the subscription becomes inactive with
-	// that reason (unless it was deleted meanwhile).
+	// RecordAttempt stores an attempt; when deactivate is set, the
+	// subscription becomes inactive with that reason (unless it was deleted
+	// meanwhile).
 	RecordAttempt(ctx context.Context, a Attempt, deactivate string) (Attempt, error)
 
 	// Attempts lists the latest attempts of a tenant's subscription, newest

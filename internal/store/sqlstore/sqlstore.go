@@ -261,7 +261,7 @@ func (s *Store) TenantByName(ctx context.Context, name string) (store.Tenant, er
 }
 
 const subscriptionColumns = `id, tenant_id, trigger_name, callback_url, filters, secret, state, state_reason,
-	created_at, updated_at, last_attempt_at, last_status, last_error, consecutive_failures`
+	created_at, updated_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -271,10 +271,9 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 		filters          string
 		state            string
 		created, updated int64
-		lastAttempt      sql.NullInt64
 	)
 	err := row.Scan(&sub.ID, &sub.TenantID, &sub.Trigger, &sub.CallbackURL, &filters, &sub.Secret, &state, &sub.StateReason,
-		&created, &updated, &lastAttempt, &sub.LastStatus, &sub.LastError, &sub.ConsecutiveFailures)
+		&created, &updated)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return sub, store.ErrNotFound
@@ -284,7 +283,6 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 	sub.State = store.SubscriptionState(state)
 	sub.CreatedAt = fromMicros(created)
 	sub.UpdatedAt = fromMicros(updated)
-	sub.LastAttemptAt = fromNullMicros(lastAttempt)
 	if err := json.Unmarshal([]byte(filters), &sub.Filters); err != nil {
 		return sub, fmt.Errorf("decode filters of %s: %w", sub.ID, err)
 	}
@@ -327,8 +325,7 @@ func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionPara
 		// a subscription that went inactive back to life, since the platform
 		// subscribing again proves the flow exists.
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
-			SET filters = ?, state = 'active', state_reason = '', updated_at = ?,
-			    consecutive_failures = CASE WHEN state = 'active' THEN consecutive_failures ELSE 0 END
+			SET filters = ?, state = 'active', state_reason = '', updated_at = ?
 			WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
 			filters, now, p.TenantID, p.Trigger, hash); err != nil {
 			return store.Subscription{}, false, fmt.Errorf("create subscription: refresh existing: %w", err)
@@ -343,17 +340,53 @@ func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionPara
 	if err := tx.Commit(); err != nil {
 		return store.Subscription{}, false, fmt.Errorf("create subscription: commit: %w", err)
 	}
+	if !created {
+		if err := s.addHealth(ctx, &sub); err != nil {
+			return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+		}
+	}
 	return sub, created, nil
+}
+
+// addHealth fills a subscription's last result and its failures since the
+// last success from its attempts (two indexed reads).
+func (s *Store) addHealth(ctx context.Context, sub *store.Subscription) error {
+	var (
+		started sql.NullInt64
+		status  int
+		errText string
+	)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT started_at, status, error FROM triggerd_attempt
+		WHERE subscription_id = ? ORDER BY id DESC LIMIT 1`), sub.ID).Scan(&started, &status, &errText)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("subscription health: %w", err)
+	}
+	sub.LastAttemptAt = fromNullMicros(started)
+	sub.LastStatus = status
+	sub.LastError = errText
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM triggerd_attempt
+		WHERE subscription_id = ? AND id > COALESCE(
+			(SELECT MAX(id) FROM triggerd_attempt WHERE subscription_id = ? AND outcome = 'delivered'), 0)`),
+		sub.ID, sub.ID).Scan(&sub.ConsecutiveFailures); err != nil {
+		return fmt.Errorf("subscription health: %w", err)
+	}
+	return nil
 }
 
 // Subscription implements store.Store.
 func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE tenant_id = ? AND id = ?`), tenantID, id))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return sub, err
+		}
 		return sub, fmt.Errorf("get subscription: %w", err)
 	}
-	return sub, err
+	return sub, s.addHealth(ctx, &sub)
 }
 
 // SubscriptionByID implements store.Store.
@@ -391,6 +424,11 @@ func (s *Store) Subscriptions(ctx context.Context, tenantID string) ([]store.Sub
 		FROM triggerd_subscription WHERE tenant_id = ? AND state <> 'deleted' ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	for i := range subs {
+		if err := s.addHealth(ctx, &subs[i]); err != nil {
+			return nil, fmt.Errorf("list subscriptions: %w", err)
+		}
 	}
 	return subs, nil
 }
@@ -530,17 +568,6 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, deactivate s
 		a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt), a.Duration.Microseconds(),
 		a.Status, a.Error, string(a.Outcome), next).Scan(&a.ID); err != nil {
 		return a, fmt.Errorf("record attempt: %w", err)
-	}
-	failed := 1
-	if a.Outcome == store.AttemptDelivered {
-		failed = 0
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
-		SET last_attempt_at = ?, last_status = ?, last_error = ?,
-		    consecutive_failures = CASE WHEN ? = 1 THEN consecutive_failures + 1 ELSE 0 END
-		WHERE id = ?`),
-		micros(a.StartedAt), a.Status, a.Error, failed, a.SubscriptionID); err != nil {
-		return a, fmt.Errorf("record attempt: update subscription: %w", err)
 	}
 	if deactivate != "" {
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'inactive', state_reason = ?, updated_at = ?

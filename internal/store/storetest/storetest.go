@@ -241,7 +241,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.False(t, created)
 		require.Equal(t, sub.ID, revived.ID)
 		require.Equal(t, store.SubscriptionActive, revived.State)
-		require.Zero(t, revived.ConsecutiveFailures)
+		require.Equal(t, 1, revived.ConsecutiveFailures, "health stays what the attempts say")
 	})
 
 	t.Run("BatchItems", func(t *testing.T) {

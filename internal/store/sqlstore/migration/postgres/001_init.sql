@@ -24,11 +24,7 @@ CREATE TABLE triggerd_subscription (
     state                TEXT NOT NULL,
     state_reason         TEXT NOT NULL DEFAULT '',
     created_at           BIGINT NOT NULL,
-    updated_at           BIGINT NOT NULL,
-    last_attempt_at      BIGINT,
-    last_status          BIGINT NOT NULL DEFAULT 0,
-    last_error           TEXT NOT NULL DEFAULT '',
-    consecutive_failures BIGINT NOT NULL DEFAULT 0
+    updated_at           BIGINT NOT NULL
 );
 
 CREATE UNIQUE INDEX triggerd_subscription_callback
@@ -70,6 +66,11 @@ CREATE TABLE triggerd_attempt (
 );
 
 CREATE INDEX triggerd_attempt_subscription ON triggerd_attempt (subscription_id, id);
+
+-- A subscription's health (last result, failures since the last success) is
+-- read from its attempts rather than kept on the subscription row, which
+-- every delivery would otherwise update: a hot row under concurrent workers.
+CREATE INDEX triggerd_attempt_delivered ON triggerd_attempt (subscription_id, id) WHERE outcome = 'delivered';
 
 -- Events waiting to be sent in a batch-mode subscription's next notification.
 CREATE TABLE triggerd_batch_item (
