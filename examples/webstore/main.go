@@ -132,7 +132,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return s.serve(ctx, ln, stdout, o.db)
+	dbHint := o.db
+	if dialect == dialectPostgres {
+		dbHint = "<the same postgres:// URL>" // never print its password
+	}
+	return s.serve(ctx, ln, stdout, dbHint)
 }
 
 // runOnce does a one-off task on the database and returns: --create-key or
@@ -195,8 +199,9 @@ func newShop(ctx context.Context, db *sql.DB, d dialect, cfg triggerd.Config) (*
 }
 
 // serve delivers notifications and answers HTTP on ln until ctx ends, then
-// lets requests and deliveries in flight finish.
-func (s *shop) serve(ctx context.Context, ln net.Listener, stdout io.Writer, dbPath string) error {
+// lets requests and deliveries in flight finish. dbHint is what the banner
+// shows as --db.
+func (s *shop) serve(ctx context.Context, ln net.Listener, stdout io.Writer, dbHint string) error {
 	if err := s.pub.Start(ctx); err != nil {
 		return err
 	}
@@ -211,7 +216,7 @@ func (s *shop) serve(ctx context.Context, ln net.Listener, stdout io.Writer, dbP
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	fmt.Fprintf(stdout, "connector definition: %s/v1/openapi.json\n", s.publicURL)
-	fmt.Fprintf(stdout, "create an API key:    go run ./examples/webstore --db %s --create-key TENANT\n", dbPath)
+	fmt.Fprintf(stdout, "create an API key:    go run ./examples/webstore --db %s --create-key TENANT\n", dbHint)
 
 	var serveErr error
 	select {
