@@ -409,3 +409,23 @@ func testServiceUnavailableThenSuccess(t *testing.T, b *testBundle) {
 	require.Equal(t, http.StatusServiceUnavailable, detail.Attempts[1].Status)
 	require.Zero(t, detail.ConsecutiveFailures)
 }
+
+// TestPostgresWakesOnNotify shows that on PostgreSQL a commit wakes the
+// delivery engine through LISTEN/NOTIFY: polling is set to a minute, yet
+// deliveries arrive well within the receiver's wait.
+func TestPostgresWakesOnNotify(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &setupOpts{postgres: true, cfg: triggerd.Config{PollInterval: time.Minute}})
+	rc := newReceiver(t, nil)
+	b.register(t, "order.created", rc.URL+"/hook", nil)
+	for i := range 3 {
+		b.publish(t, map[string]any{"type": "order.created", "data": order(i, "new")})
+		rc.next(t)
+	}
+	tx, err := b.db.BeginTx(b.ctx, nil)
+	require.NoError(t, err)
+	_, err = b.p.PublishTx(b.ctx, tx, "acme", triggerd.Event{Type: "order.created", Data: order(9, "new")})
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	require.JSONEq(t, `9`, jsonField(t, rc.next(t).Body, "id"), "an application's own commit wakes the engine too")
+}

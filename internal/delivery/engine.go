@@ -45,11 +45,15 @@ const (
 	// the next attempt back.
 	RetryAfterMaxDefault = 24 * time.Hour
 
-	// PollIntervalDefault is how often an idle engine looks for due work that
-	// no local insert announced (retries coming due, work of a restarted
-	// process). SQLite has no LISTEN/NOTIFY, so this bounds the latency of
-	// events published through an application's own transaction.
+	// PollIntervalDefault is how often an idle SQLite engine looks for due
+	// work. SQLite has no LISTEN/NOTIFY and River does not wake its producer
+	// for jobs inserted in a transaction, so this bounds the latency of every
+	// first attempt on SQLite.
 	PollIntervalDefault = 50 * time.Millisecond
+
+	// PostgresPollIntervalDefault is the same on PostgreSQL, where commits
+	// wake idle nodes through LISTEN/NOTIFY: polling only backs that up.
+	PostgresPollIntervalDefault = time.Second
 
 	// CompletedJobRetention is how long finished delivery jobs stay in the
 	// queue table; the attempts table keeps the history that matters.
@@ -188,6 +192,9 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = PollIntervalDefault
+		if st.Dialect() == sqlstore.Postgres {
+			cfg.PollInterval = PostgresPollIntervalDefault
+		}
 	}
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = cfg.Timeout + 30*time.Second
