@@ -112,7 +112,15 @@ func startShop(t *testing.T, backend string) *testShop {
 
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- s.serve(sctx, ln, io.Discard, "test.db") }()
+	ready := &bannerWriter{printed: make(chan struct{})}
+	go func() { done <- s.serve(sctx, ln, ready, "test.db") }()
+	// serve prints its banner once deliveries have started and the server
+	// is up; a test that ended before that would cancel the start itself.
+	select {
+	case <-ready.printed:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -121,6 +129,17 @@ func startShop(t *testing.T, backend string) *testShop {
 		}
 	})
 	return &testShop{s: s, db: db, url: "http://" + ln.Addr().String(), logs: logs}
+}
+
+// bannerWriter closes printed when serve writes its banner.
+type bannerWriter struct {
+	once    sync.Once
+	printed chan struct{}
+}
+
+func (w *bannerWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.printed) })
+	return len(p), nil
 }
 
 // key creates an API key for a tenant.
