@@ -120,7 +120,7 @@ func (s *shop) handleUpdate(w http.ResponseWriter, r *http.Request, tenant strin
 		s.writeErr(w, r, invalid("status %q is not one of %s", *req.Status, strings.Join(orderStatuses, ", ")))
 		return
 	}
-	o, _, err := s.updateStatus(r.Context(), tenant, id, *req.Status)
+	o, err := s.updateStatus(r.Context(), tenant, id, *req.Status)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return

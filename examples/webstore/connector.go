@@ -48,7 +48,7 @@ func orderProperties() schema {
 		"description": "The order's status: pending, processing, on-hold, completed, cancelled, refunded or failed."}
 	return schema{
 		"id":        withFormat(field("integer", "Order ID", "The order's ID; pass it to Get order details."), "int64"),
-		"order_key": field("string", "Order key", "The order's key, unique in the store, such as wc_order_7mtr3kf9xq2a."),
+		"order_key": field("string", "Order key", "The order's key, unique in the store, such as wc_order_qfyjkdyypmjkg."),
 		"status":    statusEnum,
 		"currency":  field("string", "Currency", "ISO 4217 code of the order's currency, such as EUR."),
 		"total":     field("number", "Total", "The order's total in its currency: the sum of its line items."),

@@ -79,20 +79,20 @@ func (s *shop) createOrder(ctx context.Context, tenant string, o Order) (Order, 
 
 // updateStatus sets an order's status and publishes order.status_changed in
 // the same transaction. Setting the status an order already has changes
-// nothing and notifies nobody; changed says which happened.
-func (s *shop) updateStatus(ctx context.Context, tenant string, id int64, status string) (o Order, changed bool, err error) {
+// nothing and notifies nobody.
+func (s *shop) updateStatus(ctx context.Context, tenant string, id int64, status string) (Order, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Order{}, false, fmt.Errorf("update order: begin: %w", err)
+		return Order{}, fmt.Errorf("update order: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 
 	o, version, err := s.orderTx(ctx, tx, tenant, id)
 	if err != nil {
-		return Order{}, false, err
+		return Order{}, err
 	}
 	if o.Status == status {
-		return o, false, nil
+		return o, nil
 	}
 	previous := o.Status
 	o.Status, o.DateModified = status, s.now()
@@ -104,12 +104,12 @@ func (s *shop) updateStatus(ctx context.Context, tenant string, id int64, status
 		WHERE tenant = ? AND id = ? AND version = ?`),
 		o.Status, formatTime(o.DateModified), tenant, id, version)
 	if err != nil {
-		return Order{}, false, fmt.Errorf("update order: %w", err)
+		return Order{}, fmt.Errorf("update order: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return Order{}, false, fmt.Errorf("update order: %w", err)
+		return Order{}, fmt.Errorf("update order: %w", err)
 	} else if n != 1 {
-		return Order{}, false, errConcurrent
+		return Order{}, errConcurrent
 	}
 	// One event per version: the key stays the same for this change alone.
 	if err := s.publish(ctx, tx, tenant, triggerd.Event{
@@ -117,12 +117,12 @@ func (s *shop) updateStatus(ctx context.Context, tenant string, id int64, status
 		ID:   fmt.Sprintf("order-%d-v%d", id, version+1),
 		Data: orderStatusChanged{Order: o, PreviousStatus: previous},
 	}); err != nil {
-		return Order{}, false, err
+		return Order{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return Order{}, false, fmt.Errorf("update order: commit: %w", err)
+		return Order{}, fmt.Errorf("update order: commit: %w", err)
 	}
-	return o, true, nil
+	return o, nil
 }
 
 // publish publishes one event inside tx and logs where it goes.
