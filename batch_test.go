@@ -2,7 +2,6 @@ package triggerd_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -91,11 +90,7 @@ func testBatchMode(t *testing.T, postgres bool) {
 	require.NotNil(t, partial.Header, "one batch is partial")
 	require.GreaterOrEqual(t, partial.At.Sub(published), 300*time.Millisecond, "an incomplete batch waits for its window")
 
-	var detail subscription
-	eventually(t, func() bool {
-		b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-		return len(detail.Attempts) == 3
-	}, "three batch attempts recorded")
+	detail := b.waitAttempts(t, sub.ID, 3)
 	var sizes []int
 	for _, a := range detail.Attempts {
 		sizes = append(sizes, len(a.EventIDs))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -261,6 +262,25 @@ func (rc *receiver) none(t *testing.T) {
 		t.Fatalf("unexpected delivery: %s", r.Body)
 	default:
 	}
+}
+
+// waitWebhook polls GET /v1/webhooks/{id} until cond holds for it, and
+// returns what it read last.
+func (b *testBundle) waitWebhook(t *testing.T, id, what string, cond func(subscription) bool) subscription {
+	t.Helper()
+	var detail subscription
+	eventually(t, func() bool {
+		detail = subscription{}
+		b.call(t, http.MethodGet, "/v1/webhooks/"+id, "", nil, &detail)
+		return cond(detail)
+	}, what)
+	return detail
+}
+
+// waitAttempts waits until n attempts of a subscription are recorded.
+func (b *testBundle) waitAttempts(t *testing.T, id string, n int) subscription {
+	t.Helper()
+	return b.waitWebhook(t, id, fmt.Sprintf("%d attempts recorded", n), func(s subscription) bool { return len(s.Attempts) == n })
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -63,11 +63,7 @@ func testWebhookLifecycle(t *testing.T, postgres bool) {
 	require.NoError(t, err)
 	require.NoError(t, wh.Verify(got.Body, got.Header), "signature must verify with the Standard Webhooks library")
 
-	var detail subscription
-	eventually(t, func() bool {
-		b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-		return len(detail.Attempts) == 1
-	}, "attempt recorded")
+	detail := b.waitAttempts(t, sub.ID, 1)
 	require.Equal(t, "delivered", detail.Attempts[0].Outcome)
 	require.Equal(t, http.StatusAccepted, detail.Attempts[0].Status)
 	require.Equal(t, 1, detail.Attempts[0].Attempt)
@@ -168,11 +164,7 @@ func TestRetries(t *testing.T) {
 		sub, _ := b.register(t, "order.created", rc.URL+"/hook", nil)
 		b.publish(t, map[string]any{"type": "order.created", "data": order(1, "new")})
 		rc.next(t)
-		var detail subscription
-		eventually(t, func() bool {
-			b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-			return detail.State == "inactive"
-		}, "subscription inactive")
+		detail := b.waitWebhook(t, sub.ID, "subscription inactive", func(s subscription) bool { return s.State == "inactive" })
 		require.Contains(t, detail.StateReason, "410")
 		require.Len(t, detail.Attempts, 1, "410 is not retried")
 		require.Equal(t, "gone", detail.Attempts[0].Outcome)
@@ -193,11 +185,7 @@ func TestRetries(t *testing.T) {
 		sub, _ := b.register(t, "order.created", rc.URL+"/hook", nil)
 		b.publish(t, map[string]any{"type": "order.created", "data": order(1, "new")})
 		rc.next(t)
-		var detail subscription
-		eventually(t, func() bool {
-			b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-			return len(detail.Attempts) == 1
-		}, "attempt recorded")
+		detail := b.waitAttempts(t, sub.ID, 1)
 		require.Equal(t, "failed", detail.Attempts[0].Outcome)
 		require.Equal(t, "active", detail.State, "a 400 does not mean the flow is gone")
 		require.Equal(t, 1, detail.ConsecutiveFailures)
@@ -212,11 +200,7 @@ func TestRetries(t *testing.T) {
 		for range 3 {
 			rc.next(t)
 		}
-		var detail subscription
-		eventually(t, func() bool {
-			b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-			return len(detail.Attempts) == 3
-		}, "three attempts recorded")
+		detail := b.waitAttempts(t, sub.ID, 3)
 		require.Equal(t, "failed", detail.Attempts[0].Outcome)
 		require.Contains(t, detail.Attempts[0].Error, "gave up after 3 attempts")
 		require.Equal(t, 3, detail.ConsecutiveFailures)
@@ -249,16 +233,14 @@ func TestRetries(t *testing.T) {
 		// The hanging attempt times out and is retried.
 		retry := hanging.next(t)
 		require.NotEmpty(t, retry.Header.Get("webhook-id"))
-		var detail subscription
-		eventually(t, func() bool {
-			b.call(t, http.MethodGet, "/v1/webhooks/"+hangSub.ID, "", nil, &detail)
-			for _, a := range detail.Attempts {
+		b.waitWebhook(t, hangSub.ID, "timeout recorded as a retry", func(s subscription) bool {
+			for _, a := range s.Attempts {
 				if a.Outcome == "retry" && strings.Contains(a.Error, "timed out") {
 					return true
 				}
 			}
 			return false
-		}, "timeout recorded as a retry")
+		})
 		close(release)
 	})
 }
@@ -398,11 +380,7 @@ func testServiceUnavailableThenSuccess(t *testing.T, b *testBundle) {
 	require.Equal(t, first.Header.Get("webhook-id"), second.Header.Get("webhook-id"), "webhook-id is stable across retries")
 	require.Equal(t, first.Body, second.Body)
 
-	var detail subscription
-	eventually(t, func() bool {
-		b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
-		return len(detail.Attempts) == 2
-	}, "two attempts recorded")
+	detail := b.waitAttempts(t, sub.ID, 2)
 	require.Equal(t, "delivered", detail.Attempts[0].Outcome)
 	require.Equal(t, 2, detail.Attempts[0].Attempt)
 	require.Equal(t, "retry", detail.Attempts[1].Outcome)
