@@ -47,6 +47,36 @@ const (
 	ModeBatch Mode = "batch"
 )
 
+// Kind is a way the platform can run a trigger (power-platform-triggers.md
+// §1, §2). A trigger may offer both kinds for the same events: they read the
+// same event log.
+type Kind string
+
+const (
+	// KindWebhook offers the trigger as a webhook: the platform registers a
+	// callback URL and triggerd posts every event to it (§1). The default.
+	KindWebhook Kind = "webhook"
+
+	// KindPolling offers the trigger as a polling trigger: the platform
+	// calls GET /v1/trigger/{name} at intervals and triggerd answers with
+	// the events since the state it handed out last (§2.1, §2.4). For APIs
+	// and makers that cannot receive webhooks.
+	KindPolling Kind = "polling"
+)
+
+const (
+	// PollingOperationIDSuffix is appended to a trigger's operationId to
+	// name its polling operation: OrderCreated polls as OrderCreatedPoll.
+	// Flows store operationIds, so the polling one is derived, never
+	// chosen, and stays what it is for as long as the trigger's own
+	// operationId does (trigger-pain-points.md §6, #10).
+	PollingOperationIDSuffix = "Poll"
+
+	// PollingSummarySuffix is appended to a trigger's summary for its
+	// polling operation, so the designer lists two distinct triggers.
+	PollingSummarySuffix = " (polling)"
+)
+
 const (
 	// BatchSizeDefault is how many events a batch-mode notification carries at
 	// most when the catalog does not say.
@@ -136,8 +166,13 @@ type Trigger struct {
 	// Empty means one is derived from the summary.
 	Hint string `json:"hint,omitempty" yaml:"hint"`
 
-	// Mode is single (default) or batch.
+	// Mode is single (default) or batch. It shapes webhook notifications
+	// only; a polling response always carries an array (§2.3).
 	Mode Mode `json:"mode,omitempty" yaml:"mode"`
+
+	// Kinds are the ways the connector offers the trigger: webhook,
+	// polling or both. Empty means webhook only.
+	Kinds []Kind `json:"kinds,omitempty" yaml:"kinds"`
 
 	// Batch is the window of a batch-mode trigger; ignored in single mode.
 	Batch BatchWindow `json:"batch,omitempty" yaml:"batch"`
@@ -201,6 +236,33 @@ type Filter struct {
 
 	// Required makes the field mandatory at registration.
 	Required bool `json:"required,omitempty" yaml:"required"`
+}
+
+// Offers reports whether the trigger is offered as kind.
+func (t *Trigger) Offers(kind Kind) bool {
+	if len(t.Kinds) == 0 {
+		return kind == KindWebhook
+	}
+	for _, k := range t.Kinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// PollingOperationID is the operationId of the trigger's polling operation:
+// its OperationID followed by [PollingOperationIDSuffix].
+func (t *Trigger) PollingOperationID() string { return t.OperationID + PollingOperationIDSuffix }
+
+// PollingSummary is the designer's name for the polling operation, e.g.
+// "When an order is created (polling)".
+func (t *Trigger) PollingSummary() string { return t.Summary + PollingSummarySuffix }
+
+// PollingDescription describes the polling operation: the trigger's
+// description and how it differs from the webhook one.
+func (t *Trigger) PollingDescription() string {
+	return strings.TrimSpace(t.Description) + " It checks for new events at intervals instead of being notified at once."
 }
 
 // FieldPath is the dot-separated location in the event data that the filter
@@ -396,10 +458,31 @@ func (c *Catalog) validate(file string) error {
 		}
 		opIDs[t.OperationID] = true
 		switch {
+		case len(t.Kinds) == 0:
+			t.Kinds = []Kind{KindWebhook}
+		default:
+			seen := map[Kind]bool{}
+			for j, k := range t.Kinds {
+				switch {
+				case k != KindWebhook && k != KindPolling:
+					add(fmt.Sprintf("%s.kinds[%d]", p, j), "%q is not a kind: use webhook or polling", k)
+				case seen[k]:
+					add(fmt.Sprintf("%s.kinds[%d]", p, j), "%q is listed twice", k)
+				}
+				seen[k] = true
+			}
+		}
+		summaryMax := SummaryMaxLen
+		if t.Offers(KindPolling) {
+			// The polling operation's summary carries a suffix and must
+			// fit the same limit.
+			summaryMax -= len([]rune(PollingSummarySuffix))
+		}
+		switch {
 		case !strings.HasPrefix(t.Summary, "When "):
 			add(p+".summary", "%q must start with \"When \" as the designer lists triggers, like \"When an order is created\"", t.Summary)
-		case len([]rune(t.Summary)) > SummaryMaxLen:
-			add(p+".summary", "is %d characters; at most %d", len([]rune(t.Summary)), SummaryMaxLen)
+		case len([]rune(t.Summary)) > summaryMax:
+			add(p+".summary", "is %d characters; at most %d", len([]rune(t.Summary)), summaryMax)
 		case strings.ContainsAny(t.Summary, "/\\<>[]{}"):
 			add(p+".summary", "must not contain any of / \\ < > [ ] { } (RestrictedCharactersInSummary)")
 		}
@@ -460,6 +543,14 @@ func (c *Catalog) validate(file string) error {
 			if schemaDoc != nil && !schemaHasPath(schemaDoc, f.FieldPath()) {
 				add(fp+".path", "%q is not a property of the trigger's schema", f.FieldPath())
 			}
+		}
+	}
+	// A polling operation's derived operationId must not be another
+	// trigger's own: both end up in one connector definition.
+	for i, t := range c.Triggers {
+		if t != nil && t.Offers(KindPolling) && opIDs[t.PollingOperationID()] {
+			add(fmt.Sprintf("triggers[%d].kinds", i), "polling needs the operationId %q (the trigger's operationId followed by %q), which another trigger already uses",
+				t.PollingOperationID(), PollingOperationIDSuffix)
 		}
 	}
 	if len(errs) > 0 {

@@ -77,3 +77,53 @@ func TestBatchDefaults(t *testing.T) {
 	require.Equal(t, catalog.BatchSizeDefault, tr.Batch.Size)
 	require.Equal(t, catalog.Duration(catalog.BatchWindowDefault), tr.Batch.Window)
 }
+
+func TestKinds(t *testing.T) {
+	t.Parallel()
+	demo := catalog.Demo()
+	for _, name := range []string{"order.created", "order.updated"} {
+		tr, _ := demo.Trigger(name)
+		require.Equal(t, []catalog.Kind{catalog.KindWebhook, catalog.KindPolling}, tr.Kinds, name)
+		require.True(t, tr.Offers(catalog.KindWebhook))
+		require.True(t, tr.Offers(catalog.KindPolling))
+	}
+	created, _ := demo.Trigger("order.created")
+	require.Equal(t, "OrderCreatedPoll", created.PollingOperationID())
+	require.Equal(t, "When an order is created (polling)", created.PollingSummary())
+	require.True(t, strings.HasPrefix(created.PollingDescription(), created.Description+" "))
+
+	// No kinds means webhook only.
+	c, err := catalog.Parse([]byte(base+"  - {name: a, operationId: A, summary: When a, description: This operation triggers when a, schema: {type: object}}\n"), "x.yaml")
+	require.NoError(t, err)
+	tr, _ := c.Trigger("a")
+	require.Equal(t, []catalog.Kind{catalog.KindWebhook}, tr.Kinds)
+	require.False(t, tr.Offers(catalog.KindPolling))
+
+	// Polling only is allowed.
+	c, err = catalog.Parse([]byte(base+"  - {name: a, operationId: A, summary: When a, description: This operation triggers when a, kinds: [polling], schema: {type: object}}\n"), "x.yaml")
+	require.NoError(t, err)
+	tr, _ = c.Trigger("a")
+	require.False(t, tr.Offers(catalog.KindWebhook))
+	require.True(t, tr.Offers(catalog.KindPolling))
+}
+
+func TestKindErrors(t *testing.T) {
+	t.Parallel()
+	trig := func(name, op, extra string) string {
+		return "  - {name: " + name + ", operationId: " + op + ", summary: When " + name + ", description: This operation triggers when " + name + ", schema: {type: object}" + extra + "}\n"
+	}
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"unknown kind": {base + trig("a", "A", ", kinds: [push]"), `triggers[0].kinds[0]: "push" is not a kind`},
+		"twice":        {base + trig("a", "A", ", kinds: [polling, polling]"), `triggers[0].kinds[1]: "polling" is listed twice`},
+		"derived clash": {base + trig("a", "A", ", kinds: [webhook, polling]") + trig("b", "APoll", ""),
+			`triggers[0].kinds: polling needs the operationId "APoll"`},
+		"long polling summary": {base + "  - {name: a, operationId: A, summary: When " + strings.Repeat("a", 70) + ", description: This operation triggers when a, kinds: [polling], schema: {type: object}}\n",
+			"triggers[0].summary: is 75 characters; at most 70"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := catalog.Parse([]byte(tc.yaml), "x.yaml")
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
