@@ -15,6 +15,12 @@
 // through the connector, with the connection's API key
 // (power-platform-triggers.md §1.7, trigger-pain-points.md #1 and #4).
 //
+// A trigger the catalog offers for polling (catalog.KindPolling) also gets
+// GET {basePath}/trigger/{trigger}, an x-ms-trigger batch operation with
+// x-ms-trigger-metadata {kind: query, mode: polling} whose operationId is the
+// trigger's followed by "Poll" (power-platform-triggers.md §2.1, §2.4): the
+// Location it answers with resolves to the same operation.
+//
 // The application embedding triggerd can add its own operations as
 // [Action]s; their paths are relative to the same basePath.
 package connector
@@ -45,6 +51,16 @@ const (
 	// WebhooksPath is the prefix, under basePath, of the registration and
 	// unsubscribe operations. Action paths must not use it.
 	WebhooksPath = "/webhooks"
+
+	// TriggerPath is the prefix, under basePath, of the polling operations,
+	// GET {basePath}/trigger/{name}: the /trigger/ prefix real polling
+	// triggers use (power-platform-triggers.md §2.2). Action paths must not
+	// use it either.
+	TriggerPath = "/trigger"
+
+	// PollingStateParameter is the query parameter of a polling operation
+	// that carries the trigger state (power-platform-triggers.md §2.1).
+	PollingStateParameter = "triggerState"
 
 	// DeleteOperationID is the operationId of the internal unsubscribe
 	// operation. Flows store operationIds, so it never changes

@@ -52,7 +52,12 @@ func orderActions() []connector.Action {
 
 func loadBatchCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
-	cat, err := catalog.Load(filepath.Join("testdata", "batch.yaml"))
+	return loadCatalog(t, "batch.yaml")
+}
+
+func loadCatalog(t *testing.T, name string) *catalog.Catalog {
+	t.Helper()
+	cat, err := catalog.Load(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	return cat
 }
@@ -70,6 +75,7 @@ func exportCases(t *testing.T) []exportCase {
 		{"demo", catalog.Demo(), connector.Options{}},
 		{"demo-https-actions", catalog.Demo(), connector.Options{PublicURL: "https://api.example.com", Actions: orderActions()}},
 		{"batch-prefixed", loadBatchCatalog(t), connector.Options{PublicURL: "http://127.0.0.1:8080/prefix/", Categories: []string{"Commerce", "Data"}}},
+		{"polling-only", loadCatalog(t, "polling.yaml"), connector.Options{PublicURL: "https://api.example.com/store"}},
 	}
 }
 
@@ -145,6 +151,10 @@ func TestTriggerContract(t *testing.T) {
 
 			for _, trig := range tc.cat.Triggers {
 				item := doc.Paths["/webhooks/"+trig.Name]
+				if !trig.Offers(catalog.KindWebhook) {
+					require.Nil(t, item, "trigger %s is not offered as a webhook", trig.Name)
+					continue
+				}
 				require.NotNil(t, item, "trigger %s has no path item", trig.Name)
 				op := item.Post
 				require.NotNil(t, op, "trigger %s is not a POST", trig.Name)

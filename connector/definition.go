@@ -85,14 +85,22 @@ type notificationContent struct {
 }
 
 type operation struct {
-	OperationID string      `json:"operationId"`
-	Summary     string      `json:"summary"`
-	Description string      `json:"description"`
-	Visibility  Visibility  `json:"x-ms-visibility,omitempty"`
-	Trigger     string      `json:"x-ms-trigger,omitempty"`
-	TriggerHint string      `json:"x-ms-trigger-hint,omitempty"`
-	Parameters  []parameter `json:"parameters,omitempty"`
-	Responses   object      `json:"responses"`
+	OperationID string     `json:"operationId"`
+	Summary     string     `json:"summary"`
+	Description string     `json:"description"`
+	Visibility  Visibility `json:"x-ms-visibility,omitempty"`
+	Trigger     string     `json:"x-ms-trigger,omitempty"`
+	// TriggerMetadata marks a polling trigger (power-platform-triggers.md
+	// §2.2: {kind: query, mode: polling}).
+	TriggerMetadata *triggerMetadata `json:"x-ms-trigger-metadata,omitempty"`
+	TriggerHint     string           `json:"x-ms-trigger-hint,omitempty"`
+	Parameters      []parameter      `json:"parameters,omitempty"`
+	Responses       object           `json:"responses"`
+}
+
+type triggerMetadata struct {
+	Kind string `json:"kind"`
+	Mode string `json:"mode"`
 }
 
 type parameter struct {
@@ -145,6 +153,10 @@ const (
 	// subscriptionDefinition names the registration response schema.
 	subscriptionDefinition = "Subscription"
 
+	// pollingValueProperty holds a polling response's events: the array is
+	// a property, not the body, so the platform can split it (§2.2, §2.3).
+	pollingValueProperty = "value"
+
 	// deletePath is the unsubscribe operation's path under basePath. Its
 	// single segment after /webhooks/ is what the server puts after
 	// <public-url>/v1/webhooks/ in the Location header.
@@ -194,19 +206,40 @@ func (g *generator) definition() (*definition, error) {
 		return item
 	}
 
+	webhooks := false
 	for i, t := range g.cat.Triggers {
-		if prev, ok := opIDs[t.OperationID]; ok {
-			errs = append(errs, fmt.Errorf("connector: triggers[%d] (%s): operationId %q is already used by %s", i, t.Name, t.OperationID, prev))
+		if t.Offers(catalog.KindWebhook) {
+			webhooks = true
+			if prev, ok := opIDs[t.OperationID]; ok {
+				errs = append(errs, fmt.Errorf("connector: triggers[%d] (%s): operationId %q is already used by %s", i, t.Name, t.OperationID, prev))
+			}
+			opIDs[t.OperationID] = "trigger " + t.Name
+			item, err := g.triggerPath(t)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("connector: triggers[%d] (%s): %w", i, t.Name, err))
+				continue
+			}
+			*addPath(WebhooksPath + "/" + t.Name) = *item
 		}
-		opIDs[t.OperationID] = "trigger " + t.Name
-		item, err := g.triggerPath(t)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("connector: triggers[%d] (%s): %w", i, t.Name, err))
-			continue
+		if t.Offers(catalog.KindPolling) {
+			id := t.PollingOperationID()
+			if prev, ok := opIDs[id]; ok {
+				errs = append(errs, fmt.Errorf("connector: triggers[%d] (%s): polling operationId %q is already used by %s", i, t.Name, id, prev))
+			}
+			opIDs[id] = "polling trigger " + t.Name
+			op, err := g.pollingOperation(t)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("connector: triggers[%d] (%s): %w", i, t.Name, err))
+				continue
+			}
+			addPath(TriggerPath + "/" + t.Name).Get = op
 		}
-		*addPath(WebhooksPath + "/" + t.Name) = *item
 	}
-	addPath(deletePath).Delete = deleteOperation()
+	// The unsubscribe operation exists for webhook triggers only; a
+	// connector of polling triggers has nothing to delete.
+	if webhooks {
+		addPath(deletePath).Delete = deleteOperation()
+	}
 
 	for i, a := range g.opts.Actions {
 		op, method, err := g.action(a)
@@ -337,6 +370,80 @@ func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 	}, nil
 }
 
+// pollingOperation is a trigger's polling operation, GET
+// {basePath}/trigger/{name}, in the backend-managed-state pattern of
+// power-platform-triggers.md §2.1 and §2.4: the platform calls it, triggerd
+// answers 202 with a Location that carries the trigger state and a
+// Retry-After while nothing is new, and 200 with {"value": [events]} and the
+// next Location when something is; Retry-After 0 asks for the next page at
+// once. The response is an array under "value", declared x-ms-trigger batch,
+// so the platform splits it into one run per event (§2.3) and the trigger
+// body is never a bare array (§2.2).
+func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
+	item, err := normalizeSchema(t.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	var params []parameter
+	for _, f := range t.Filters {
+		params = append(params, parameter{
+			Name:        f.Name,
+			In:          "query",
+			Required:    f.Required,
+			Type:        "string",
+			Enum:        f.Enum,
+			Summary:     f.Summary,
+			Description: f.Description,
+		})
+	}
+	// The state is internal and optional, without a default: the first
+	// call has none, and every later one comes from a Location triggerd
+	// wrote. An internal parameter with a default would have to be required
+	// (PropertyMustBeRequired, InternalPropertyWithDefaultOptional, §1.3),
+	// and a required one could not be absent on the first call.
+	params = append(params, parameter{
+		Name:        PollingStateParameter,
+		In:          "query",
+		Type:        "string",
+		Summary:     "Trigger state",
+		Description: "Where the previous poll stopped. Opaque; triggerd puts it in the Location it returns.",
+		Visibility:  VisibilityInternal,
+	})
+
+	headers := func(next string) object {
+		var h object
+		h.add("Location", header{Type: "string", Description: next})
+		h.add("Retry-After", header{Type: "integer", Description: "Seconds to wait before calling Location; 0 while more events wait."})
+		return h
+	}
+	value := &schema{Type: "object"}
+	value.Properties.add(pollingValueProperty, &schema{
+		Type:        "array",
+		Description: "The new events, oldest first.",
+		Items:       item,
+	})
+	var responses object
+	responses.add("200", response{
+		Description: "New events, oldest first; the platform starts a run for each.",
+		Headers:     headers("The URL of the next poll, carrying the state after the last event returned."),
+		Schema:      value,
+	})
+	responses.add("202", response{
+		Description: "No new events yet.",
+		Headers:     headers("The URL of the next poll, carrying the unchanged state."),
+	})
+	return &operation{
+		OperationID:     t.PollingOperationID(),
+		Summary:         t.PollingSummary(),
+		Description:     t.PollingDescription(),
+		Trigger:         string(catalog.ModeBatch),
+		TriggerMetadata: &triggerMetadata{Kind: "query", Mode: "polling"},
+		TriggerHint:     t.HintOrDefault(),
+		Parameters:      params,
+		Responses:       responses,
+	}, nil
+}
+
 // deleteOperation unsubscribes. It must exist and be internal, or webhooks
 // are created and never deleted (power-platform-triggers.md §1.6).
 func deleteOperation() *operation {
@@ -435,6 +542,8 @@ func (g *generator) action(a Action) (*operation, string, error) {
 		bad("path %q must not contain a query or fragment; declare query parameters instead", a.Path)
 	case strings.EqualFold(a.Path, WebhooksPath) || strings.HasPrefix(strings.ToLower(a.Path), WebhooksPath+"/"):
 		bad("path %q is under %s, which triggerd's own webhook operations use", a.Path, WebhooksPath)
+	case strings.EqualFold(a.Path, TriggerPath) || strings.HasPrefix(strings.ToLower(a.Path), TriggerPath+"/"):
+		bad("path %q is under %s, which triggerd's own polling operations use", a.Path, TriggerPath)
 	}
 	switch n := len([]rune(a.Summary)); {
 	case n == 0:
