@@ -110,6 +110,39 @@ type InsertedEvent struct {
 	Duplicate bool
 }
 
+// Cursor is a position in the event log in the order polling triggers read
+// it. On SQLite that is seq: one writer assigns seq inside a transaction that
+// holds the database's write lock until it commits, so seq order is commit
+// order. On PostgreSQL it is (XID, Seq): transactions commit in any order, so
+// a reader can see seq 10 before seq 9 commits, and a cursor on seq alone
+// would skip 9 for ever. XID is the inserting transaction's id (xid8), and
+// only events of transactions below the oldest one still running are read,
+// so everything up to a cursor is final once it has been read (see
+// docs/design-polling.md).
+type Cursor struct {
+	// XID is the id of the transaction that inserted the event; always 0
+	// on SQLite, and for events written before the polling migration.
+	XID uint64
+	// Seq is the event's seq.
+	Seq int64
+}
+
+// Less orders cursors as the log does.
+func (c Cursor) Less(o Cursor) bool {
+	if c.XID != o.XID {
+		return c.XID < o.XID
+	}
+	return c.Seq < o.Seq
+}
+
+// LogEntry is an event as a polling trigger reads it.
+type LogEntry struct {
+	Cursor    Cursor
+	ID        string
+	Data      []byte
+	CreatedAt time.Time
+}
+
 // AttemptOutcome classifies a delivery attempt.
 type AttemptOutcome string
 
@@ -209,6 +242,36 @@ type Store interface {
 	// queued at or before dueBy. It says how many remain and when the oldest
 	// remaining one was queued.
 	TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) (eventIDs []string, remaining int, oldestRemaining time.Time, err error)
+
+	// EventsAfter returns up to limit events of a tenant's event type that
+	// come after the cursor in log order, oldest first. It returns only
+	// events whose place in the log is final: no event committed later can
+	// sort before one already returned, so a reader that resumes after the
+	// last one misses nothing and repeats nothing.
+	EventsAfter(ctx context.Context, tenantID, eventType string, after Cursor, limit int) ([]LogEntry, error)
+
+	// LogEnd returns a cursor at the current end of the log: every event
+	// whose place is final now is at or before it, and every event that is
+	// not final yet will come after it.
+	LogEnd(ctx context.Context) (Cursor, error)
+
+	// PrunedThrough returns the highest cursor of an event of a tenant's
+	// event type that PruneEvents deleted, or the zero Cursor. An event
+	// after a reader's cursor was lost to retention exactly when this is
+	// greater than that cursor.
+	PrunedThrough(ctx context.Context, tenantID, eventType string) (Cursor, error)
+
+	// PruneEvents deletes up to limit events created before the cutoff that
+	// no waiting batch item references, remembering per tenant and event
+	// type the highest cursor deleted, and returns how many it deleted. On
+	// PostgreSQL only one node prunes at a time: the others delete nothing
+	// and return 0.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// EnsureSetting stores value under name unless a value is stored there
+	// already, and returns the stored value: nodes that start together on
+	// one database all end up with the value the first of them stored.
+	EnsureSetting(ctx context.Context, name string, value []byte, now time.Time) ([]byte, error)
 
 	// DB is the database the store lives in, for transactions that span the
 	// store and the job queue.
