@@ -1,0 +1,146 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+const (
+	// RetentionDefault is how long events stay in the log for polling
+	// triggers (and for deliveries still pending).
+	RetentionDefault = 7 * 24 * time.Hour
+
+	// PruneIntervalDefault is how often the log is pruned.
+	PruneIntervalDefault = time.Hour
+
+	// pruneBatch is how many events one pruning transaction deletes, so a
+	// backlog never holds SQLite's writer, or PostgreSQL locks, for long.
+	pruneBatch = 1000
+
+	// retryJitter is the most the delivery engine stretches a retry delay
+	// (20 %, internal/delivery retryDelay).
+	retryJitterNum, retryJitterDen = 6, 5
+)
+
+// MinRetention is the shortest retention that keeps every event for as long
+// as a delivery of it may be pending: the retry schedule with its jitter,
+// plus a timeout per attempt. A delivery reads the event's data when it runs,
+// so a shorter retention would prune events still owed to subscribers. (A
+// receiver's Retry-After can stretch a retry up to the engine's cap beyond
+// the schedule's step; that is not counted.)
+func MinRetention(schedule []time.Duration, timeout time.Duration) time.Duration {
+	var total time.Duration
+	for _, d := range schedule {
+		total += d
+	}
+	return total*retryJitterNum/retryJitterDen + time.Duration(len(schedule)+1)*timeout
+}
+
+// Pruner deletes events older than the retention, periodically. It is a
+// ticker owned by the publisher rather than a job of the delivery queue:
+// the queue need not know the event log exists, and on SQLite there is one
+// process. On PostgreSQL every node runs one, and the store lets one node
+// prune at a time (an advisory lock the others do not wait for).
+type Pruner struct {
+	Store     store.Store
+	Retention time.Duration
+	// Interval is the time between runs; zero means PruneIntervalDefault.
+	Interval time.Duration
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Prune deletes every event older than the retention that nothing waits
+// for, in batches, and returns how many it deleted.
+func (p *Pruner) Prune(ctx context.Context) (int, error) {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	if p.Retention <= 0 {
+		return 0, errors.New("prune events: retention must be positive")
+	}
+	cutoff := now().Add(-p.Retention)
+	total := 0
+	for {
+		n, err := p.Store.PruneEvents(ctx, cutoff, pruneBatch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// Start prunes at once and then every Interval, until Stop.
+func (p *Pruner) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancel != nil {
+		return errors.New("prune events: already started")
+	}
+	interval := p.Interval
+	if interval <= 0 {
+		interval = PruneIntervalDefault
+	}
+	logger := p.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	p.done = make(chan struct{})
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			n, err := p.Prune(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				logger.Error("pruning the event log failed; retrying at the next interval", "error", err, "interval", interval)
+			case n > 0:
+				logger.Info("pruned the event log", "events", n, "retention", p.Retention)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends the periodic pruning and waits for a run in progress, until ctx
+// ends.
+func (p *Pruner) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	cancel, done := p.cancel, p.done
+	p.cancel, p.done = nil, nil
+	p.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("prune events: stop: %w", ctx.Err())
+	}
+}
