@@ -92,7 +92,11 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		if !t.Met {
 			verdict = "MISSED"
 		}
-		return fmt.Sprintf("%s %s %s: %s", op, num(t.Limit, 2), t.Unit, verdict)
+		decimals := 2
+		if t.Limit == math.Trunc(t.Limit) {
+			decimals = 0
+		}
+		return fmt.Sprintf("%s %s %s: %s", op, num(t.Limit, decimals), t.Unit, verdict)
 	}
 	row := func(figure, value, ratio, target string) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", figure, value, ratio, target)
