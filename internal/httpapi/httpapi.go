@@ -20,6 +20,7 @@ import (
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
 	"github.com/triggerd/triggerd/internal/signature"
 	"github.com/triggerd/triggerd/internal/store"
@@ -57,6 +58,9 @@ type Config struct {
 	Now           func() time.Time
 	// Extra routes (such as GET /v1/openapi.json) mounted beside the API.
 	Extra map[string]http.Handler
+	// Poller answers GET /v1/trigger/{trigger}, the polling triggers
+	// (poll.go); nil answers 404 there.
+	Poller *poll.Poller
 }
 
 type api struct {
@@ -83,6 +87,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/webhooks/{id}", a.auth(a.get))
 	mux.Handle("DELETE /v1/webhooks/{id}", a.auth(a.deregister))
 	mux.Handle("POST /v1/events", a.auth(a.events))
+	mux.Handle("GET /v1/trigger/{trigger}", a.auth(a.pollTrigger))
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
