@@ -39,6 +39,7 @@ import (
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
 	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
@@ -57,6 +58,18 @@ const (
 
 	// APIKeyHeader is the header that carries API keys.
 	APIKeyHeader = httpapi.APIKeyHeader
+
+	// PollingRetryAfterDefault is the Retry-After of a polling trigger's
+	// response when nothing more waits.
+	PollingRetryAfterDefault = poll.RetryAfterDefault
+
+	// PollingPageSizeDefault is the most events one polling response
+	// carries.
+	PollingPageSizeDefault = poll.PageSizeDefault
+
+	// EventRetentionDefault is how long events stay readable by polling
+	// triggers.
+	EventRetentionDefault = poll.RetentionDefault
 )
 
 // RetryScheduleDefault is the delay before each retry of a failed delivery.
@@ -102,6 +115,25 @@ type Config struct {
 	// EventsBodyMaxDefault.
 	EventsBodyMax int64
 
+	// PollingRetryAfter is the Retry-After (whole seconds, at least 1s) of
+	// a polling trigger's response when nothing more waits; 0 means
+	// PollingRetryAfterDefault.
+	PollingRetryAfter time.Duration
+
+	// PollingPageSize is the most events one polling response carries; 0
+	// means PollingPageSizeDefault.
+	PollingPageSize int
+
+	// EventRetention is how long events stay in the log for polling
+	// triggers; 0 means EventRetentionDefault. Pending deliveries read
+	// their event's data, so it must outlast the retry schedule.
+	EventRetention time.Duration
+
+	// TriggerStateKey signs polling trigger states: at least 32 bytes, the
+	// same on every node. Empty means a random key stored in the database
+	// on first use. Changing it invalidates every state handed out.
+	TriggerStateKey []byte
+
 	// Logger receives operational logs; nil discards them. Callback URLs and
 	// secrets are never logged.
 	Logger *slog.Logger
@@ -125,6 +157,7 @@ type Publisher struct {
 	publisher *publish.Publisher
 	handler   http.Handler
 	connector *connector.Files
+	pruner    *poll.Pruner
 }
 
 // OpenPostgres opens a PostgreSQL database (pgx's database/sql driver) for
@@ -162,6 +195,10 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, err
 	}
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateCallbacks}
+	poller, pruner, err := newPolling(st, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
 	engine, err := delivery.New(st, delivery.Config{
 		Timeout:       cfg.DeliveryTimeout,
 		Workers:       cfg.DeliveryWorkers,
@@ -186,7 +223,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
-	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files}
+	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
@@ -197,6 +234,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		EventsBodyMax: cfg.EventsBodyMax,
 		Logger:        cfg.Logger,
 		Extra:         routes,
+		Poller:        poller,
 	})
 	return p, nil
 }
@@ -243,13 +281,21 @@ func (p *Publisher) Connector() *connector.Files { return p.connector }
 // Catalog is the catalog the publisher serves.
 func (p *Publisher) Catalog() *catalog.Catalog { return p.cfg.Catalog }
 
-// Start starts delivering. Events accepted while stopped, or left in flight
-// by a crash, are delivered once it runs.
-func (p *Publisher) Start(ctx context.Context) error { return p.engine.Start(ctx) }
+// Start starts delivering, and pruning the event log past its retention.
+// Events accepted while stopped, or left in flight by a crash, are delivered
+// once it runs.
+func (p *Publisher) Start(ctx context.Context) error {
+	if err := p.engine.Start(ctx); err != nil {
+		return err
+	}
+	return p.pruner.Start(ctx)
+}
 
 // Stop lets deliveries in flight finish until ctx ends, then cancels the
 // rest; they are retried on the next Start.
-func (p *Publisher) Stop(ctx context.Context) error { return p.engine.Stop(ctx) }
+func (p *Publisher) Stop(ctx context.Context) error {
+	return errors.Join(p.pruner.Stop(ctx), p.engine.Stop(ctx))
+}
 
 // Event is one event to publish.
 type Event struct {

@@ -53,6 +53,10 @@ type serveCmd struct {
 	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default and minimum: delivery timeout + 20s)."`
 	DebugAddr             string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	PollingRetryAfter     time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"15s" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
+	PollingPageSize       int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"100" help:"Most events one polling response carries (1 to 1000)."`
+	EventRetention        time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"168h" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
+	TriggerStateKey       string        `name:"trigger-state-key" env:"TRIGGERD_TRIGGER_STATE_KEY" help:"Key (at least 32 characters, the same on every node) that signs polling trigger states (default: a random key stored in the database on first use). Changing it invalidates every state handed out."`
 }
 
 func (c *serveCmd) Run() error {
@@ -91,6 +95,10 @@ func (c *serveCmd) Run() error {
 		DeliveryWorkers:       c.Workers,
 		RetrySchedule:         schedule,
 		RescueAfter:           c.RescueAfter,
+		PollingRetryAfter:     c.PollingRetryAfter,
+		PollingPageSize:       c.PollingPageSize,
+		EventRetention:        c.EventRetention,
+		TriggerStateKey:       []byte(c.TriggerStateKey),
 		Logger:                logger,
 	})
 	if err != nil {
