@@ -168,11 +168,11 @@ func (c *pollerClient) snapshot() ([]int, error) {
 // the log polling reads: (xid, seq) on PostgreSQL, seq on SQLite.
 func logOrder(t *testing.T, db *sql.DB, postgres bool, eventType string, keep func(status string) bool) []int {
 	t.Helper()
-	order := "seq"
+	query := `SELECT data FROM triggerd_event WHERE type = ? ORDER BY seq`
 	if postgres {
-		order = "xid, seq"
+		query = `SELECT data FROM triggerd_event WHERE type = $1 ORDER BY xid, seq`
 	}
-	rows, err := db.Query(`SELECT data FROM triggerd_event WHERE type = '`+eventType+`' ORDER BY `+order)
+	rows, err := db.Query(query, eventType)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []int

