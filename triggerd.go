@@ -324,22 +324,9 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, events ...Event)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.publisher.Validate(inputs); err != nil {
-		return nil, err
-	}
-	tx, err := p.store.DB().BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("publish: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	results, err := p.publishTx(ctx, tx, tenant, inputs)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("publish: commit: %w", err)
-	}
-	return results, nil
+	return p.publisher.PublishResolving(ctx, func(ctx context.Context, tx *sql.Tx) (string, error) {
+		return p.tenantTx(ctx, tx, tenant)
+	}, inputs)
 }
 
 // PublishTx publishes inside the application's transaction on the same
@@ -356,14 +343,23 @@ func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant string, ev
 }
 
 func (p *Publisher) publishTx(ctx context.Context, tx *sql.Tx, tenant string, inputs []publish.Input) ([]PublishResult, error) {
+	tenantID, err := p.tenantTx(ctx, tx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return p.publisher.PublishTx(ctx, tx, tenantID, inputs)
+}
+
+// tenantTx finds (or creates) a tenant by name inside tx.
+func (p *Publisher) tenantTx(ctx context.Context, tx *sql.Tx, tenant string) (string, error) {
 	if tenant == "" {
-		return nil, errors.New("publish: tenant name is required")
+		return "", errors.New("publish: tenant name is required")
 	}
 	t, err := p.store.EnsureTenantTx(ctx, tx, tenant, "ten_"+ulid.Make().String(), time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+		return "", fmt.Errorf("publish: %w", err)
 	}
-	return p.publisher.PublishTx(ctx, tx, t.ID, inputs)
+	return t.ID, nil
 }
 
 func toInputs(events []Event) ([]publish.Input, error) {

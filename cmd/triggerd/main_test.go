@@ -164,7 +164,11 @@ func TestCrashLosesNothing(t *testing.T) {
 	defer rc.Close()
 	defer close(release)
 
-	first := startServer(t, "--db", db)
+	// A long delivery timeout puts the in-flight deliveries' safety nets
+	// 75 s ahead, past this test's 60 s deadline: only the restart's reclaim
+	// of a dead process's work can make them arrive in time.
+	args := []string{"--db", db, "--delivery-timeout", "60s"}
+	first := startServer(t, args...)
 	key := strings.TrimSpace(run(t, "keys", "create", "--tenant", "acme", "--db", db))
 	require.True(t, strings.HasPrefix(key, "tdk_"), key)
 
@@ -193,7 +197,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	_, _ = first.cmd.Process.Wait()
 	healthy.Store(true)
 
-	startServer(t, "--db", db)
+	startServer(t, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()

@@ -87,7 +87,7 @@ func (q *benchQueue) enqueue(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	if err := q.engine.EnqueueTx(ctx, tx, ds); err != nil {
+	if _, err := q.engine.EnqueueTx(ctx, tx, ds, false); err != nil {
 		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -108,14 +110,23 @@ type Delivery struct {
 	EventSeq    int64
 	BatchSize   int
 	BatchWindow time.Duration
+
+	// CallbackURL, Secret and Data let the fast path make the first attempt
+	// without reading anything back (single mode only).
+	CallbackURL string
+	Secret      string
+	Data        []byte
 }
 
 // Engine schedules and performs deliveries. The publisher depends on this
 // interface only, so the queue behind it can change without touching the API.
 type Engine interface {
 	// EnqueueTx schedules deliveries inside the transaction that accepts
-	// their events: they happen if and only if it commits.
-	EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) error
+	// their events: they happen if and only if it commits. With fast, the
+	// caller promises to run the returned Dispatch once the transaction has
+	// ended, and first attempts start in this process at that moment (see
+	// fast.go); without, they wait for the queue.
+	EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, fast bool) (Dispatch, error)
 	// Start begins working; it returns once workers run.
 	Start(ctx context.Context) error
 	// Stop waits for running deliveries to finish until ctx ends, then
@@ -129,6 +140,9 @@ type deliverArgs struct {
 	EventIDs       []string `json:"events"`
 	MessageID      string   `json:"msg"`
 	Batch          bool     `json:"batch,omitempty"`
+	// Prior counts the attempts made before this job existed (the fast
+	// path's first attempt).
+	Prior int `json:"prior,omitempty"`
 }
 
 func (deliverArgs) Kind() string { return "triggerd.deliver" }
@@ -153,6 +167,13 @@ type riverEngine struct {
 	single singleProcess
 	// listener is the pgx pool River's PostgreSQL notifier listens on.
 	listener *pgxpool.Pool
+
+	recorder  *recorder
+	running   atomic.Bool
+	fastSlots chan struct{}
+	fastWG    sync.WaitGroup
+	fastCtx   context.Context
+	fastStop  context.CancelFunc
 }
 
 // Migrate creates or upgrades River's tables.
@@ -212,11 +233,14 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 		cfg.Now = time.Now
 	}
 	e := &riverEngine{
-		cfg:    cfg,
-		store:  st,
-		sender: newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
-		log:    cfg.Logger,
+		cfg:       cfg,
+		store:     st,
+		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
+		log:       cfg.Logger,
+		fastSlots: make(chan struct{}, cfg.Workers),
 	}
+	e.recorder = newRecorder(e)
+	e.fastCtx, e.fastStop = context.WithCancel(context.Background())
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{engine: e}); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
@@ -281,14 +305,33 @@ func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{Handler: h.Handler.WithGroup(name), min: h.min}
 }
 
-func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) error {
+func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, fast bool) (dispatch Dispatch, err error) {
 	if len(ds) == 0 {
-		return nil
+		return nil, nil
 	}
-	params := make([]river.InsertManyParams, 0, len(ds))
-	now := e.cfg.Now()
+	var (
+		params     = make([]river.InsertManyParams, 0, len(ds))
+		fastParams []river.InsertManyParams
+		items      []fastItem
+		now        = e.cfg.Now()
+	)
+	defer func() {
+		if err != nil {
+			for range items {
+				e.release()
+			}
+		}
+	}()
 	for _, d := range ds {
 		if !d.Batch {
+			if fast && d.Data != nil && e.tryReserve() {
+				items = append(items, fastItem{Delivery: d})
+				fastParams = append(fastParams, river.InsertManyParams{
+					Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
+					InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: now.Add(e.cfg.Timeout + FastPathGraceMargin), Tags: []string{fastPathTag}},
+				})
+				continue
+			}
 			params = append(params, river.InsertManyParams{
 				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
 				InsertOpts: &river.InsertOpts{Queue: queueName},
@@ -297,7 +340,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) 
 		}
 		waiting, err := e.store.AddBatchItemTx(ctx, tx, d.SubscriptionID, d.EventSeq, d.EventIDs[0], now)
 		if err != nil {
-			return fmt.Errorf("enqueue deliveries: %w", err)
+			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
 		// The first waiting event opens the window; a full batch closes it
 		// at once. Every other event rides along with one of those.
@@ -309,13 +352,23 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery) 
 			params = append(params, river.InsertManyParams{Args: seal, InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: now.Add(d.BatchWindow)}})
 		}
 	}
-	if len(params) == 0 {
-		return nil
+	if len(params) > 0 {
+		if _, err := e.client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return nil, fmt.Errorf("enqueue deliveries: %w", err)
+		}
 	}
-	if _, err := e.client.InsertManyFastTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("enqueue deliveries: %w", err)
+	if len(fastParams) > 0 {
+		// The fast path needs the job ids, to delete each job once its
+		// attempt is recorded.
+		res, err := e.client.InsertManyTx(ctx, tx, fastParams)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue deliveries: %w", err)
+		}
+		for i := range items {
+			items[i].jobID = res[i].Job.ID
+		}
 	}
-	return nil
+	return e.dispatchFast(items), nil
 }
 
 func (e *riverEngine) Start(ctx context.Context) error {
@@ -324,10 +377,13 @@ func (e *riverEngine) Start(ctx context.Context) error {
 			return fmt.Errorf("start delivery engine: %w", err)
 		}
 	}
+	e.recorder.start()
 	if err := e.client.Start(ctx); err != nil {
+		e.recorder.stop()
 		e.releaseDatabase()
 		return fmt.Errorf("start delivery engine: %w", err)
 	}
+	e.running.Store(true)
 	return nil
 }
 
@@ -336,6 +392,18 @@ func (e *riverEngine) Stop(ctx context.Context) error {
 	if e.listener != nil {
 		defer e.listener.Close()
 	}
+	// No new fast-path attempts; let those in flight finish until ctx ends,
+	// then cut them off (their safety-net jobs make them again later).
+	e.running.Store(false)
+	fastDone := make(chan struct{})
+	go func() { e.fastWG.Wait(); close(fastDone) }()
+	select {
+	case <-fastDone:
+	case <-ctx.Done():
+		e.fastStop()
+		<-fastDone
+	}
+	defer e.recorder.stop()
 	err := e.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// Out of patience: cancel what still runs. Those jobs stay in the
@@ -361,7 +429,7 @@ func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	return w.engine.deliver(ctx, job.Args, attemptNumber(job.Attempt, job.Metadata))
+	return w.engine.deliver(ctx, job.Args, job.Args.Prior+attemptNumber(job.Attempt, job.Metadata))
 }
 
 // attemptNumber counts every run of a job: River resets Attempt on a snooze
@@ -430,7 +498,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	// still be written down.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := e.store.RecordAttempt(rctx, attempt, deactivate); err != nil {
+	if err := e.recorder.record(rctx, recordRequest{record: store.AttemptRecord{Attempt: attempt, Deactivate: deactivate}}); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
 	if attempt.Outcome != store.AttemptDelivered {

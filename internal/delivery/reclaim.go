@@ -50,6 +50,14 @@ func (e *riverEngine) claimDatabase(ctx context.Context) error {
 	if _, err := e.store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running' AND queue = ?`, queueName); err != nil {
 		return fmt.Errorf("reclaim orphaned deliveries: %w", err)
 	}
+	// Likewise the safety nets of first attempts it was making in-process
+	// (fast.go): their grace period exists for a live process only.
+	if _, err := e.store.DB().ExecContext(ctx, `UPDATE river_job
+		SET state = 'available', scheduled_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
+		WHERE state = 'scheduled' AND queue = ? AND EXISTS (SELECT 1 FROM json_each(river_job.tags) WHERE value = ?)`,
+		queueName, fastPathTag); err != nil {
+		return fmt.Errorf("reclaim orphaned fast-path deliveries: %w", err)
+	}
 	if _, err := e.store.DB().ExecContext(ctx, `DELETE FROM river_leader`); err != nil {
 		return fmt.Errorf("release stale queue leadership: %w", err)
 	}

@@ -119,16 +119,19 @@ func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenantID string, 
 	if err := p.Validate(inputs); err != nil {
 		return nil, err
 	}
-	return p.publishValidTx(ctx, tx, tenantID, inputs)
+	// The caller commits, at a moment only it knows: first attempts wait for
+	// the queue (no fast path).
+	results, _, err := p.publishValidTx(ctx, tx, tenantID, inputs, false)
+	return results, err
 }
 
-func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input) ([]Result, error) {
+func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input, fast bool) ([]Result, delivery.Dispatch, error) {
 	now := p.Now()
 	params := make([]store.EventParams, len(inputs))
 	for i, in := range inputs {
 		data, err := compact(in.Data)
 		if err != nil {
-			return nil, &InputError{Index: i, Path: "data", Message: err.Error()}
+			return nil, nil, &InputError{Index: i, Path: "data", Message: err.Error()}
 		}
 		params[i] = store.EventParams{
 			ID:             "evt_" + ulid.Make().String(),
@@ -141,7 +144,7 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 	}
 	inserted, err := p.Store.InsertEventsTx(ctx, tx, params)
 	if err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+		return nil, nil, fmt.Errorf("publish: %w", err)
 	}
 
 	results := make([]Result, len(inserted))
@@ -157,7 +160,7 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 		subs, ok := subsByTrigger[ev.Type]
 		if !ok {
 			if subs, err = p.Store.ActiveSubscriptionsTx(ctx, tx, tenantID, ev.Type); err != nil {
-				return nil, fmt.Errorf("publish: %w", err)
+				return nil, nil, fmt.Errorf("publish: %w", err)
 			}
 			subsByTrigger[ev.Type] = subs
 		}
@@ -175,7 +178,8 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			if len(tr.Filters) > 0 && !tr.Match(sub.Filters, data) {
 				continue
 			}
-			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID}
+			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID,
+				CallbackURL: sub.CallbackURL, Secret: sub.Secret, Data: ev.Data}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true
 				d.EventSeq = ev.Seq
@@ -186,16 +190,25 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			results[i].Deliveries++
 		}
 	}
-	if err := p.Engine.EnqueueTx(ctx, tx, deliveries); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+	dispatch, err := p.Engine.EnqueueTx(ctx, tx, deliveries, fast)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
 	}
-	return results, nil
+	return results, dispatch, nil
 }
 
 // Publish runs PublishTx in a transaction of its own and commits it: when it
 // returns without error, the events are durable. Validation happens before
 // the transaction opens, so bad input never holds the database's writer.
+// Knowing the moment of the commit, it starts first attempts in this process
+// right away (the engine's fast path).
 func (p *Publisher) Publish(ctx context.Context, tenantID string, inputs []Input) ([]Result, error) {
+	return p.PublishResolving(ctx, func(context.Context, *sql.Tx) (string, error) { return tenantID, nil }, inputs)
+}
+
+// PublishResolving is Publish for a caller that finds the tenant inside the
+// transaction (creating it if new).
+func (p *Publisher) PublishResolving(ctx context.Context, tenant func(context.Context, *sql.Tx) (string, error), inputs []Input) ([]Result, error) {
 	if err := p.Validate(inputs); err != nil {
 		return nil, err
 	}
@@ -204,13 +217,19 @@ func (p *Publisher) Publish(ctx context.Context, tenantID string, inputs []Input
 		return nil, fmt.Errorf("publish: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	results, err := p.publishValidTx(ctx, tx, tenantID, inputs)
+	tenantID, err := tenant(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	results, dispatch, err := p.publishValidTx(ctx, tx, tenantID, inputs, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
+		dispatch.Run(false)
 		return nil, fmt.Errorf("publish: commit: %w", err)
 	}
+	dispatch.Run(true)
 	return results, nil
 }
 

@@ -176,6 +176,13 @@ type Attempt struct {
 	NextAttemptAt *time.Time
 }
 
+// AttemptRecord is an attempt to store and, when Deactivate is set, the
+// reason its subscription becomes inactive (unless it was deleted meanwhile).
+type AttemptRecord struct {
+	Attempt    Attempt
+	Deactivate string
+}
+
 // Store is the durable state behind a triggerd publisher.
 type Store interface {
 	// CreateAPIKey stores the hash of a new key for a tenant, creating the
@@ -223,6 +230,10 @@ type Store interface {
 
 	// Events returns events by id, in the order asked.
 	Events(ctx context.Context, ids []string) ([]Event, error)
+
+	// RecordAttemptsTx stores attempts inside tx (the delivery engine
+	// commits many at once, with its queue changes), setting their IDs.
+	RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []AttemptRecord) error
 
 	// RecordAttempt stores an attempt; when deactivate is set, the
 	// subscription becomes inactive with that reason (unless it was deleted

@@ -557,28 +557,40 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, deactivate s
 		return a, fmt.Errorf("record attempt: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	ids, _ := json.Marshal(a.EventIDs)
-	var next any
-	if a.NextAttemptAt != nil {
-		next = micros(*a.NextAttemptAt)
-	}
-	if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO triggerd_attempt
-		(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt), a.Duration.Microseconds(),
-		a.Status, a.Error, string(a.Outcome), next).Scan(&a.ID); err != nil {
-		return a, fmt.Errorf("record attempt: %w", err)
-	}
-	if deactivate != "" {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'inactive', state_reason = ?, updated_at = ?
-			WHERE id = ? AND state = 'active'`), deactivate, micros(a.StartedAt.Add(a.Duration)), a.SubscriptionID); err != nil {
-			return a, fmt.Errorf("record attempt: deactivate subscription: %w", err)
-		}
+	records := []store.AttemptRecord{{Attempt: a, Deactivate: deactivate}}
+	if err := s.RecordAttemptsTx(ctx, tx, records); err != nil {
+		return a, err
 	}
 	if err := tx.Commit(); err != nil {
 		return a, fmt.Errorf("record attempt: commit: %w", err)
 	}
-	return a, nil
+	return records[0].Attempt, nil
+}
+
+// RecordAttemptsTx implements store.Store.
+func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []store.AttemptRecord) error {
+	for i := range records {
+		a := &records[i].Attempt
+		ids, _ := json.Marshal(a.EventIDs) // a []string always marshals
+		var next any
+		if a.NextAttemptAt != nil {
+			next = micros(*a.NextAttemptAt)
+		}
+		if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO triggerd_attempt
+			(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt), a.Duration.Microseconds(),
+			a.Status, a.Error, string(a.Outcome), next).Scan(&a.ID); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		if reason := records[i].Deactivate; reason != "" {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'inactive', state_reason = ?, updated_at = ?
+				WHERE id = ? AND state = 'active'`), reason, micros(a.StartedAt.Add(a.Duration)), a.SubscriptionID); err != nil {
+				return fmt.Errorf("record attempt: deactivate subscription: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Attempts implements store.Store.

@@ -1,0 +1,160 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+// recordBatchMax bounds one group commit.
+const recordBatchMax = 512
+
+// errRecorderStopped is returned to attempts that arrive after Stop.
+var errRecorderStopped = errors.New("delivery engine stopped")
+
+// recordRequest is one attempt to write down, with the queue changes that
+// must commit with it: the fast path's safety-net job to delete, and a retry
+// job to insert.
+type recordRequest struct {
+	record store.AttemptRecord
+	// deleteJobID is the safety-net job of a first attempt made in-process
+	// (0 for none): once the attempt is recorded, River must not make it.
+	deleteJobID int64
+	// retry is the job that makes the next attempt, if one is due.
+	retry *river.InsertManyParams
+	done  chan error
+}
+
+// recorder writes attempts with group commit: whatever is waiting when the
+// previous commit ends goes into the next transaction. Each delivery still
+// waits until its attempt is durable, but many share one fsync, which was
+// the largest cost per delivery on SQLite (docs/performance.md).
+type recorder struct {
+	engine *riverEngine
+	in     chan recordRequest
+	quit   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newRecorder(e *riverEngine) *recorder {
+	return &recorder{engine: e, in: make(chan recordRequest, recordBatchMax), quit: make(chan struct{})}
+}
+
+func (r *recorder) start() {
+	r.wg.Add(1)
+	go r.loop()
+}
+
+// stop drains what is queued, then ends the loop. Callers must have stopped
+// recording first.
+func (r *recorder) stop() {
+	close(r.quit)
+	r.wg.Wait()
+}
+
+// record queues a request and waits until it is committed.
+func (r *recorder) record(ctx context.Context, req recordRequest) error {
+	req.done = make(chan error, 1)
+	select {
+	case r.in <- req:
+	case <-r.quit:
+		return errRecorderStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *recorder) loop() {
+	defer r.wg.Done()
+	batch := make([]recordRequest, 0, recordBatchMax)
+	for {
+		select {
+		case req := <-r.in:
+			batch = append(batch[:0], req)
+		case <-r.quit:
+			// Drain what was queued before the stop.
+			for {
+				select {
+				case req := <-r.in:
+					batch = append(batch[:0], req)
+					r.flush(batch)
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < recordBatchMax {
+			select {
+			case req := <-r.in:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		r.flush(batch)
+	}
+}
+
+func (r *recorder) flush(batch []recordRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := r.commit(ctx, batch)
+	for _, req := range batch {
+		req.done <- err
+	}
+}
+
+func (r *recorder) commit(ctx context.Context, batch []recordRequest) error {
+	e := r.engine
+	tx, err := e.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record attempts: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	records := make([]store.AttemptRecord, len(batch))
+	var (
+		deletes []int64
+		retries []river.InsertManyParams
+	)
+	for i, req := range batch {
+		records[i] = req.record
+		if req.deleteJobID != 0 {
+			deletes = append(deletes, req.deleteJobID)
+		}
+		if req.retry != nil {
+			retries = append(retries, *req.retry)
+		}
+	}
+	if err := e.store.RecordAttemptsTx(ctx, tx, records); err != nil {
+		return err
+	}
+	if len(deletes) > 0 {
+		// Jobs already running (the process was too slow and River took
+		// them) are not deleted: they deliver once more, at least once.
+		if _, err := e.client.JobDeleteManyTx(ctx, tx, river.NewJobDeleteManyParams().IDs(deletes...).First(len(deletes))); err != nil {
+			return fmt.Errorf("record attempts: remove safety-net jobs: %w", err)
+		}
+	}
+	if len(retries) > 0 {
+		if _, err := e.client.InsertManyFastTx(ctx, tx, retries); err != nil {
+			return fmt.Errorf("record attempts: schedule retries: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record attempts: commit: %w", err)
+	}
+	return nil
+}
