@@ -101,9 +101,10 @@ func (p *Pruner) Start(ctx context.Context) error {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	p.done = make(chan struct{})
+	done := make(chan struct{})
+	p.done = done
 	go func() {
-		defer close(p.done)
+		defer close(done)
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {

@@ -40,7 +40,7 @@ func OpenPostgres(ctx context.Context, url string) (*sql.DB, error) {
 // driver.
 func DetectDialect(db *sql.DB) (Dialect, error) {
 	switch d := db.Driver().(type) {
-	case *sqlite.Driver:
+	case *sqlite.Driver, cachingDriver:
 		return SQLite, nil
 	case *stdlib.Driver:
 		return Postgres, nil
