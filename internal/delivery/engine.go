@@ -237,7 +237,7 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 		store:     st,
 		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
 		log:       cfg.Logger,
-		fastSlots: make(chan struct{}, cfg.Workers),
+		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
 	}
 	e.recorder = newRecorder(e)
 	e.fastCtx, e.fastStop = context.WithCancel(context.Background())

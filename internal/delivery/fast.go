@@ -31,6 +31,13 @@ type fastItem struct {
 	jobID int64
 }
 
+// FastPathSlotsMin is the least number of first attempts in flight on the
+// fast path (the engine takes more when Workers is larger). A publish
+// request of a thousand events must not spill onto the slower queue path
+// just because the previous one is still being delivered; each slot is one
+// goroutine and one event's data.
+const FastPathSlotsMin = 2000
+
 // fastPathTag marks safety-net jobs, so a restarted SQLite process can make
 // the ones its dead predecessor left due at once.
 const fastPathTag = "fast_path"
