@@ -15,6 +15,11 @@ import (
 	"github.com/triggerd/triggerd/internal/signature"
 )
 
+// ConnsPerHostMax bounds the connections to one receiver host. Callbacks of
+// many flows share a host (prod-NN.<region>.logic.azure.com), so it is
+// generous; HTTP/2 hosts multiplex far more requests over fewer.
+const ConnsPerHostMax = 256
+
 // responseDrainMax is how much of a callback's response body is read so the
 // connection can be reused; the rest is dropped with the connection.
 const responseDrainMax = 64 << 10
@@ -39,11 +44,15 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *
 	transport := &http.Transport{
 		// No proxy from the environment: the SSRF check must see the real
 		// destination.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
+		Proxy:             nil,
+		DialContext:       dialer.DialContext,
+		ForceAttemptHTTP2: true,
+		// One pool per receiver host, every connection in it kept alive:
+		// beyond this many, requests wait for a connection instead of
+		// dialling one that would be closed right after.
+		MaxIdleConns:          4 * ConnsPerHostMax,
+		MaxIdleConnsPerHost:   ConnsPerHostMax,
+		MaxConnsPerHost:       ConnsPerHostMax,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
