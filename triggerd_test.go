@@ -164,7 +164,8 @@ func TestRetries(t *testing.T) {
 		sub, _ := b.register(t, "order.created", rc.URL+"/hook", nil)
 		b.publish(t, map[string]any{"type": "order.created", "data": order(1, "new")})
 		rc.next(t)
-		detail := b.waitWebhook(t, sub.ID, "subscription inactive", func(s subscription) bool { return s.State == "inactive" })
+		// The API reads attempts before the subscription, so wait for both.
+		detail := b.waitWebhook(t, sub.ID, "subscription inactive", func(s subscription) bool { return s.State == "inactive" && len(s.Attempts) > 0 })
 		require.Contains(t, detail.StateReason, "410")
 		require.Len(t, detail.Attempts, 1, "410 is not retried")
 		require.Equal(t, "gone", detail.Attempts[0].Outcome)
