@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/catalog"
 )
 
 // snapshot counts every row a request could have written.
@@ -84,4 +85,28 @@ func TestBadInputChangesNothing(t *testing.T) {
 	var detail subscription
 	b.call(t, http.MethodGet, "/v1/webhooks/"+sub.ID, "", nil, &detail)
 	require.Equal(t, "active", detail.State)
+}
+
+func TestPollingOnlyTriggerRefusesWebhooks(t *testing.T) {
+	t.Parallel()
+	cat, err := catalog.Parse([]byte(`
+connector: {title: Inventory, description: Starts flows when stock levels change in the warehouse.}
+triggers:
+  - name: stock.changed
+    operationId: StockChanged
+    summary: When stock levels change
+    description: This operation triggers when stock levels change.
+    kinds: [polling]
+    schema: {type: object}
+`), "inventory.yaml")
+	require.NoError(t, err)
+	b := setup(t, &setupOpts{cfg: triggerd.Config{Catalog: cat}})
+	before := b.snapshot(t)
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	resp := b.call(t, http.MethodPost, "/v1/webhooks/stock.changed", "", map[string]string{"callbackUrl": "http://127.0.0.1:9/hook"}, &e)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Contains(t, e.Error.Message, "polling only: GET /v1/trigger/stock.changed")
+	require.Equal(t, before, b.snapshot(t))
 }

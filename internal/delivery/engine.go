@@ -448,6 +448,17 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 		return fmt.Errorf("deliver: %w", err)
 	}
 	events, err := e.store.Events(ctx, args.EventIDs)
+	if errors.Is(err, store.ErrNotFound) {
+		// Pruned by retention while retries went on (a receiver's
+		// Retry-After can stretch them): nothing left to send.
+		reason := "the event is no longer retained; giving up"
+		attempt := store.Attempt{SubscriptionID: sub.ID, WebhookID: args.MessageID, EventIDs: args.EventIDs,
+			Number: number, StartedAt: e.cfg.Now(), Error: reason, Outcome: store.AttemptFailed}
+		if err := e.recorder.record(ctx, recordRequest{record: store.AttemptRecord{Attempt: attempt}}); err != nil {
+			return fmt.Errorf("deliver: %w", err)
+		}
+		return river.JobCancel(errors.New(reason))
+	}
 	if err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}

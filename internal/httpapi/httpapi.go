@@ -241,6 +241,10 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_trigger", fmt.Sprintf("no trigger %q; this publisher offers %v", name, a.Catalog.TriggerNames()))
 		return
 	}
+	if !tr.Offers(catalog.KindWebhook) {
+		writeError(w, http.StatusNotFound, "unknown_trigger", fmt.Sprintf("trigger %q is offered for polling only: GET /v1/trigger/%s", name, name))
+		return
+	}
 	body, ok := readBody(w, r, RegistrationBodyMax)
 	if !ok {
 		return
