@@ -71,9 +71,6 @@ func (o *operation) label() string {
 	return strings.ToUpper(o.method) + " " + o.template
 }
 
-// trigger returns the x-ms-trigger value ("single", "batch", ...) or "".
-func (o *operation) trigger() string { return o.op.get("x-ms-trigger").text() }
-
 // isTrigger reports whether the operation declares x-ms-trigger at all.
 func (o *operation) isTrigger() bool { return o.op.has("x-ms-trigger") }
 
