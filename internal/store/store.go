@@ -232,7 +232,8 @@ type Store interface {
 	Events(ctx context.Context, ids []string) ([]Event, error)
 
 	// RecordAttemptsTx stores attempts inside tx (the delivery engine
-	// commits many at once, with its queue changes), setting their IDs.
+	// commits many at once, with its queue changes). The ID is set only when
+	// one attempt is recorded.
 	RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []AttemptRecord) error
 
 	// RecordAttempt stores an attempt; when deactivate is set, the

@@ -480,32 +480,64 @@ func scanEvent(row rowScanner) (store.Event, error) {
 	return e, nil
 }
 
+// insertChunk bounds the rows of one multi-row INSERT: a request's events
+// or a group commit's attempts go in a few statements, not one round trip
+// each (on PostgreSQL, a round trip per row was the publishing bound).
+const insertChunk = 100
+
+// rowsPlaceholders is "(?, ?, …), (?, ?, …)" for n rows of cols values.
+func rowsPlaceholders(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
+
 // InsertEventsTx implements store.Store.
 func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.EventParams) ([]store.InsertedEvent, error) {
-	out := make([]store.InsertedEvent, 0, len(events))
-	for _, p := range events {
-		var key any
-		if p.IdempotencyKey != "" {
-			key = p.IdempotencyKey
-		}
-		row := tx.QueryRowContext(ctx, s.q(`INSERT INTO triggerd_event (id, tenant_id, type, idempotency_key, data, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-			RETURNING `+eventColumns), p.ID, p.TenantID, p.Type, key, p.Data, micros(p.Now))
-		e, err := scanEvent(row)
-		switch {
-		case err == nil:
-			out = append(out, store.InsertedEvent{Event: e})
-		case errors.Is(err, store.ErrNotFound):
-			e, err = scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM triggerd_event
-				WHERE tenant_id = ? AND idempotency_key = ?`), p.TenantID, p.IdempotencyKey))
-			if err != nil {
-				return nil, fmt.Errorf("insert event: find duplicate %q: %w", p.IdempotencyKey, err)
+	inserted := make(map[string]store.Event, len(events))
+	for start := 0; start < len(events); start += insertChunk {
+		chunk := events[start:min(start+insertChunk, len(events))]
+		args := make([]any, 0, len(chunk)*6)
+		for _, p := range chunk {
+			var key any
+			if p.IdempotencyKey != "" {
+				key = p.IdempotencyKey
 			}
-			out = append(out, store.InsertedEvent{Event: e, Duplicate: true})
-		default:
-			return nil, fmt.Errorf("insert event: %w", err)
+			args = append(args, p.ID, p.TenantID, p.Type, key, p.Data, micros(p.Now))
 		}
+		rows, err := tx.QueryContext(ctx, s.q(`INSERT INTO triggerd_event (id, tenant_id, type, idempotency_key, data, created_at)
+			VALUES `+rowsPlaceholders(len(chunk), 6)+`
+			ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			RETURNING `+eventColumns), args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("insert events: %w", err)
+			}
+			inserted[e.ID] = e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+	}
+	// Rows not returned hit an idempotency key used before (or earlier in
+	// this same call): answer with the event that holds the key.
+	out := make([]store.InsertedEvent, len(events))
+	for i, p := range events {
+		if e, ok := inserted[p.ID]; ok {
+			out[i] = store.InsertedEvent{Event: e}
+			continue
+		}
+		e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM triggerd_event
+			WHERE tenant_id = ? AND idempotency_key = ?`), p.TenantID, p.IdempotencyKey))
+		if err != nil {
+			return nil, fmt.Errorf("insert events: find duplicate %q: %w", p.IdempotencyKey, err)
+		}
+		out[i] = store.InsertedEvent{Event: e, Duplicate: true}
 	}
 	return out, nil
 }
@@ -567,27 +599,41 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, deactivate s
 	return records[0].Attempt, nil
 }
 
-// RecordAttemptsTx implements store.Store.
+// RecordAttemptsTx implements store.Store. Attempts are written with
+// multi-row INSERTs; the ID is set only when a single attempt is recorded.
 func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []store.AttemptRecord) error {
-	for i := range records {
-		a := &records[i].Attempt
-		ids, _ := json.Marshal(a.EventIDs) // a []string always marshals
-		var next any
-		if a.NextAttemptAt != nil {
-			next = micros(*a.NextAttemptAt)
-		}
-		if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO triggerd_attempt
-			(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt), a.Duration.Microseconds(),
-			a.Status, a.Error, string(a.Outcome), next).Scan(&a.ID); err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
-		if reason := records[i].Deactivate; reason != "" {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'inactive', state_reason = ?, updated_at = ?
-				WHERE id = ? AND state = 'active'`), reason, micros(a.StartedAt.Add(a.Duration)), a.SubscriptionID); err != nil {
-				return fmt.Errorf("record attempt: deactivate subscription: %w", err)
+	for start := 0; start < len(records); start += insertChunk {
+		chunk := records[start:min(start+insertChunk, len(records))]
+		args := make([]any, 0, len(chunk)*10)
+		for _, r := range chunk {
+			a := r.Attempt
+			ids, _ := json.Marshal(a.EventIDs) // a []string always marshals
+			var next any
+			if a.NextAttemptAt != nil {
+				next = micros(*a.NextAttemptAt)
 			}
+			args = append(args, a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt),
+				a.Duration.Microseconds(), a.Status, a.Error, string(a.Outcome), next)
+		}
+		query := `INSERT INTO triggerd_attempt
+			(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at)
+			VALUES ` + rowsPlaceholders(len(chunk), 10)
+		if len(records) == 1 {
+			if err := tx.QueryRowContext(ctx, s.q(query+` RETURNING id`), args...).Scan(&records[0].Attempt.ID); err != nil {
+				return fmt.Errorf("record attempt: %w", err)
+			}
+		} else if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+	}
+	for _, r := range records {
+		if r.Deactivate == "" {
+			continue
+		}
+		a := r.Attempt
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'inactive', state_reason = ?, updated_at = ?
+			WHERE id = ? AND state = 'active'`), r.Deactivate, micros(a.StartedAt.Add(a.Duration)), a.SubscriptionID); err != nil {
+			return fmt.Errorf("record attempt: deactivate subscription: %w", err)
 		}
 	}
 	return nil

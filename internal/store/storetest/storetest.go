@@ -282,6 +282,33 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.NoError(t, tx.Commit())
 	})
 
+	t.Run("RecordManyAttempts", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/many"))
+		require.NoError(t, err)
+		// More than one multi-row INSERT's worth, with a deactivation among them.
+		records := make([]store.AttemptRecord, 150)
+		for i := range records {
+			records[i] = store.AttemptRecord{Attempt: store.Attempt{SubscriptionID: sub.ID, WebhookID: fmt.Sprintf("evt_%d", i),
+				EventIDs: []string{fmt.Sprintf("evt_%d", i)}, Number: 1, StartedAt: b.now, Status: 202, Outcome: store.AttemptDelivered}}
+		}
+		records[149].Attempt.Status = 410
+		records[149].Attempt.Outcome = store.AttemptGone
+		records[149].Deactivate = "callback answered 410 Gone"
+		tx, err := b.st.DB().BeginTx(b.ctx, nil)
+		require.NoError(t, err)
+		require.NoError(t, b.st.RecordAttemptsTx(b.ctx, tx, records))
+		require.NoError(t, tx.Commit())
+		attempts, err := b.st.Attempts(b.ctx, b.tenant.ID, sub.ID, 200)
+		require.NoError(t, err)
+		require.Len(t, attempts, 150)
+		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.SubscriptionInactive, got.State)
+		require.Equal(t, 1, got.ConsecutiveFailures)
+	})
+
 	t.Run("DeactivateSparesDeleted", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
