@@ -324,7 +324,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 	}()
 	for _, d := range ds {
 		if !d.Batch {
-			if fast && d.Data != nil && e.tryReserve() {
+			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.tryReserve() {
 				items = append(items, fastItem{Delivery: d})
 				fastParams = append(fastParams, river.InsertManyParams{
 					Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},

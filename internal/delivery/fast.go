@@ -38,6 +38,11 @@ type fastItem struct {
 // goroutine and one event's data.
 const FastPathSlotsMin = 2000
 
+// FastPathDataMax is the largest notification body the fast path holds in
+// memory; larger ones go through the queue, which reads them when it sends,
+// so 2,000 slots can never pin gigabytes of events.
+const FastPathDataMax = 256 << 10
+
 // fastPathTag marks safety-net jobs, so a restarted SQLite process can make
 // the ones its dead predecessor left due at once.
 const fastPathTag = "fast_path"
