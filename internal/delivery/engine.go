@@ -248,6 +248,9 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 	if err := river.AddWorkerSafely(workers, &sealWorker{engine: e}); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &rescueWorker{engine: e}); err != nil {
+		return nil, fmt.Errorf("delivery engine: %w", err)
+	}
 	var driver riverdriver.Driver[*sql.Tx]
 	switch st.Dialect() {
 	case sqlstore.SQLite:
@@ -310,10 +313,9 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		return nil, nil
 	}
 	var (
-		params     = make([]river.InsertManyParams, 0, len(ds))
-		fastParams []river.InsertManyParams
-		items      []fastItem
-		now        = e.cfg.Now()
+		params = make([]river.InsertManyParams, 0, len(ds))
+		items  []fastItem
+		now    = e.cfg.Now()
 	)
 	defer func() {
 		if err != nil {
@@ -326,10 +328,6 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		if !d.Batch {
 			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.tryReserve() {
 				items = append(items, fastItem{Delivery: d})
-				fastParams = append(fastParams, river.InsertManyParams{
-					Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
-					InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: now.Add(e.cfg.Timeout + FastPathGraceMargin), Tags: []string{fastPathTag}},
-				})
 				continue
 			}
 			params = append(params, river.InsertManyParams{
@@ -357,15 +355,26 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
 	}
-	if len(fastParams) > 0 {
-		// The fast path needs the job ids, to delete each job once its
-		// attempt is recorded.
-		res, err := e.client.InsertManyTx(ctx, tx, fastParams)
+	// One safety net per group of fast deliveries; the job ids tie each
+	// delivery to its group.
+	for start := 0; start < len(items); start += rescueGroupMax {
+		group := items[start:min(start+rescueGroupMax, len(items))]
+		args := rescueArgs{Deliveries: make([]rescueDelivery, len(group))}
+		for i, it := range group {
+			args.Deliveries[i] = rescueDelivery{SubscriptionID: it.SubscriptionID, EventID: it.EventIDs[0]}
+		}
+		res, err := e.client.InsertTx(ctx, tx, args, &river.InsertOpts{
+			Queue:       queueName,
+			ScheduledAt: now.Add(e.cfg.Timeout + FastPathGraceMargin),
+			Tags:        []string{fastPathTag},
+		})
 		if err != nil {
 			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
-		for i := range items {
-			items[i].jobID = res[i].Job.ID
+		g := &fastGroup{jobID: res.Job.ID}
+		g.left.Store(int32(len(group)))
+		for i := range group {
+			group[i].group = g
 		}
 	}
 	return e.dispatchFast(items), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -28,8 +29,35 @@ func (d Dispatch) Run(committed bool) {
 // commit, with everything it needs in memory.
 type fastItem struct {
 	Delivery
-	jobID int64
+	group *fastGroup
 }
+
+// fastGroup is the deliveries of one publishing transaction (up to
+// rescueGroupMax) and the one River job that is their safety net.
+type fastGroup struct {
+	jobID int64
+	// left counts the deliveries whose attempt is not recorded yet; the
+	// last one deletes the job.
+	left atomic.Int32
+}
+
+// rescueGroupMax bounds the deliveries one safety-net job names.
+const rescueGroupMax = 1000
+
+// rescueArgs is the safety net of a group of fast-path deliveries. It is
+// worked only if the process making them died (or took longer than the
+// grace period): it then queues a regular job for every delivery whose
+// attempt is not recorded.
+type rescueArgs struct {
+	Deliveries []rescueDelivery `json:"deliveries"`
+}
+
+type rescueDelivery struct {
+	SubscriptionID string `json:"sub"`
+	EventID        string `json:"event"`
+}
+
+func (rescueArgs) Kind() string { return "triggerd.fast_path_rescue" }
 
 // FastPathSlotsMin is the least number of first attempts in flight on the
 // fast path (the engine takes more when Workers is larger). A publish
@@ -55,15 +83,17 @@ const FastPathGraceMargin = recordMargin + 5*time.Second
 // The fast path.
 //
 // River finds new jobs by polling on SQLite (jobs inserted in a transaction
-// do not wake its producer), and every job it works costs a fetch and a
+// do not wake its producer), and every job costs an insert, a fetch and a
 // completion on the database. A publisher that commits its own transaction
 // knows the exact moment its deliveries become real, and holds their data,
-// callback and secret in memory. So the first attempt is made right there:
-// the River job is still inserted in the publishing transaction — the
-// durable promise — but scheduled a grace period ahead, and the attempt's
-// record deletes it (or replaces it by the retry job) in the same group
-// commit. If the process dies first, the job comes due after the grace
-// period and River makes the attempt: at least once either way.
+// callback and secret in memory. So the first attempts are made right
+// there. The durable promise is one River job per publishing transaction
+// (per thousand deliveries), inserted in it, naming its deliveries and
+// scheduled a grace period ahead. Each attempt is recorded (with its retry
+// job, if one is due) by the group commit; once all are, the job is
+// deleted. If the process dies first, the job comes due after the grace
+// period and queues a regular job for every delivery without a recorded
+// attempt: at least once either way.
 
 // tryReserve takes a fast-path slot without waiting.
 func (e *riverEngine) tryReserve() bool {
@@ -116,7 +146,6 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 			Status:         res.Status,
 			Error:          reason,
 		}},
-		deleteJobID: it.jobID,
 	}
 	a := &req.record.Attempt
 	switch v {
@@ -145,8 +174,8 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordMargin)
 	defer cancel()
 	if err := e.recorder.record(rctx, req); err != nil {
-		// The safety-net job stays: River makes this attempt again once
-		// the grace period is over.
+		// The safety-net job stays: once the grace period is over it queues
+		// this delivery again.
 		if !errors.Is(err, errRecorderStopped) {
 			e.log.Warn("record fast-path attempt", "subscription", it.SubscriptionID, "message", it.MessageID, "error", err)
 		}
@@ -156,4 +185,56 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		e.log.Info("delivery attempt failed", "subscription", it.SubscriptionID, "message", it.MessageID,
 			"attempt", 1, "outcome", a.Outcome, "status", res.Status, "reason", a.Error)
 	}
+	if it.group.left.Add(-1) == 0 {
+		// Every attempt of the group is durable: its safety net goes.
+		if err := e.recorder.record(rctx, recordRequest{deleteOnly: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {
+			e.log.Warn("remove fast-path safety net", "job", it.group.jobID, "error", err)
+		}
+	}
+}
+
+type rescueWorker struct {
+	river.WorkerDefaults[rescueArgs]
+	engine *riverEngine
+}
+
+// Work queues a regular job for every delivery of the group whose attempt
+// is not recorded, in one transaction.
+func (w *rescueWorker) Work(ctx context.Context, job *river.Job[rescueArgs]) error {
+	e := w.engine
+	tx, err := e.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rescue fast-path deliveries: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	ids := make([]string, 0, len(job.Args.Deliveries))
+	for _, d := range job.Args.Deliveries {
+		ids = append(ids, d.EventID)
+	}
+	attempted, err := e.store.AttemptedTx(ctx, tx, ids)
+	if err != nil {
+		return fmt.Errorf("rescue fast-path deliveries: %w", err)
+	}
+	var params []river.InsertManyParams
+	for _, d := range job.Args.Deliveries {
+		if attempted[[2]string{d.SubscriptionID, d.EventID}] {
+			continue
+		}
+		params = append(params, river.InsertManyParams{
+			Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: []string{d.EventID}, MessageID: d.EventID},
+			InsertOpts: &river.InsertOpts{Queue: queueName},
+		})
+	}
+	if len(params) > 0 {
+		if _, err := e.client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("rescue fast-path deliveries: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rescue fast-path deliveries: commit: %w", err)
+	}
+	if len(params) > 0 {
+		e.log.Warn("queued fast-path deliveries left unfinished", "deliveries", len(params), "of", len(job.Args.Deliveries))
+	}
+	return nil
 }

@@ -23,8 +23,10 @@ var errRecorderStopped = errors.New("delivery engine stopped")
 // job to insert.
 type recordRequest struct {
 	record store.AttemptRecord
-	// deleteJobID is the safety-net job of a first attempt made in-process
-	// (0 for none): once the attempt is recorded, River must not make it.
+	// deleteOnly says there is no attempt to record, only a job to delete.
+	deleteOnly bool
+	// deleteJobID is the safety-net job of a group of fast-path attempts
+	// (0 for none), deleted once all of them are recorded.
 	deleteJobID int64
 	// retry is the job that makes the next attempt, if one is due.
 	retry *river.InsertManyParams
@@ -124,13 +126,15 @@ func (r *recorder) commit(ctx context.Context, batch []recordRequest) error {
 		return fmt.Errorf("record attempts: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	records := make([]store.AttemptRecord, len(batch))
+	records := make([]store.AttemptRecord, 0, len(batch))
 	var (
 		deletes []int64
 		retries []river.InsertManyParams
 	)
-	for i, req := range batch {
-		records[i] = req.record
+	for _, req := range batch {
+		if !req.deleteOnly {
+			records = append(records, req.record)
+		}
 		if req.deleteJobID != 0 {
 			deletes = append(deletes, req.deleteJobID)
 		}

@@ -236,6 +236,10 @@ type Store interface {
 	// one attempt is recorded.
 	RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []AttemptRecord) error
 
+	// AttemptedTx reports, inside tx, which of the (subscription, webhook
+	// id) pairs of these webhook ids have at least one recorded attempt.
+	AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string) (map[[2]string]bool, error)
+
 	// RecordAttempt stores an attempt; when deactivate is set, the
 	// subscription becomes inactive with that reason (unless it was deleted
 	// meanwhile).

@@ -639,6 +639,36 @@ func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []stor
 	return nil
 }
 
+// AttemptedTx implements store.Store.
+func (s *Store) AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string) (map[[2]string]bool, error) {
+	out := map[[2]string]bool{}
+	for start := 0; start < len(webhookIDs); start += insertChunk {
+		chunk := webhookIDs[start:min(start+insertChunk, len(webhookIDs))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT subscription_id, webhook_id FROM triggerd_attempt
+			WHERE webhook_id IN (`+placeholders(len(chunk))+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("find attempted deliveries: %w", err)
+		}
+		for rows.Next() {
+			var sub, id string
+			if err := rows.Scan(&sub, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find attempted deliveries: %w", err)
+			}
+			out[[2]string{sub, id}] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("find attempted deliveries: %w", err)
+		}
+	}
+	return out, nil
+}
+
 // Attempts implements store.Store.
 func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]store.Attempt, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.subscription_id, a.webhook_id, a.event_ids, a.number, a.started_at,

@@ -303,6 +303,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		attempts, err := b.st.Attempts(b.ctx, b.tenant.ID, sub.ID, 200)
 		require.NoError(t, err)
 		require.Len(t, attempts, 150)
+
+		tx, err = b.st.DB().BeginTx(b.ctx, nil)
+		require.NoError(t, err)
+		attempted, err := b.st.AttemptedTx(b.ctx, tx, []string{"evt_0", "evt_149", "evt_none"})
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		require.Equal(t, map[[2]string]bool{{sub.ID, "evt_0"}: true, {sub.ID, "evt_149"}: true}, attempted)
 		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
 		require.NoError(t, err)
 		require.Equal(t, store.SubscriptionInactive, got.State)
