@@ -94,8 +94,10 @@ type Config struct {
 	// DeliveryTimeoutDefault.
 	DeliveryTimeout time.Duration
 
-	// DeliveryWorkers is how many deliveries run at once; 0 means
-	// DeliveryWorkersDefault.
+	// DeliveryWorkers is how many queued deliveries (retries, and events
+	// published with PublishTx) run at once; 0 means DeliveryWorkersDefault.
+	// First attempts of events published with Publish or the HTTP API run
+	// on a pool of their own, at least this large.
 	DeliveryWorkers int
 
 	// RetrySchedule is the delay before each retry; nil means
