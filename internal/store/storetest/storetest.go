@@ -242,6 +242,27 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, sub.ID, revived.ID)
 		require.Equal(t, store.SubscriptionActive, revived.State)
 		require.Equal(t, 1, revived.ConsecutiveFailures, "health stays what the attempts say")
+
+		// A list reads the same health as a single read, for every entry.
+		other2, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/quiet"))
+		require.NoError(t, err)
+		list, err := b.st.Subscriptions(b.ctx, b.tenant.ID)
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+		single, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
+		require.NoError(t, err)
+		for _, l := range list {
+			switch l.ID {
+			case sub.ID:
+				require.Equal(t, single.LastStatus, l.LastStatus)
+				require.Equal(t, 410, l.LastStatus)
+				require.Equal(t, single.ConsecutiveFailures, l.ConsecutiveFailures)
+				require.Equal(t, single.LastAttemptAt, l.LastAttemptAt)
+			case other2.ID:
+				require.Nil(t, l.LastAttemptAt)
+				require.Zero(t, l.ConsecutiveFailures)
+			}
+		}
 	})
 
 	t.Run("BatchItems", func(t *testing.T) {
