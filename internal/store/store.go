@@ -240,11 +240,6 @@ type Store interface {
 	// id) pairs of these webhook ids have at least one recorded attempt.
 	AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string) (map[[2]string]bool, error)
 
-	// RecordAttempt stores an attempt; when deactivate is set, the
-	// subscription becomes inactive with that reason (unless it was deleted
-	// meanwhile).
-	RecordAttempt(ctx context.Context, a Attempt, deactivate string) (Attempt, error)
-
 	// Attempts lists the latest attempts of a tenant's subscription, newest
 	// first.
 	Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]Attempt, error)

@@ -630,23 +630,6 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// RecordAttempt implements store.Store.
-func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, deactivate string) (store.Attempt, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return a, fmt.Errorf("record attempt: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	records := []store.AttemptRecord{{Attempt: a, Deactivate: deactivate}}
-	if err := s.RecordAttemptsTx(ctx, tx, records); err != nil {
-		return a, err
-	}
-	if err := tx.Commit(); err != nil {
-		return a, fmt.Errorf("record attempt: commit: %w", err)
-	}
-	return records[0].Attempt, nil
-}
-
 // RecordAttemptsTx implements store.Store. Attempts are written with
 // multi-row INSERTs; the ID is set only when a single attempt is recorded.
 func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []store.AttemptRecord) error {

@@ -197,7 +197,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/hook"))
 		require.NoError(t, err)
 		next := b.now.Add(5 * time.Second)
-		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
+		err = recordAttempt(b.ctx, b.st, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
 			Number: 1, StartedAt: b.now, Duration: 3 * time.Millisecond, Status: 503, Error: "HTTP 503",
 			Outcome: store.AttemptRetry, NextAttemptAt: &next}, "")
 		require.NoError(t, err)
@@ -206,7 +206,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, 1, got.ConsecutiveFailures)
 		require.Equal(t, 503, got.LastStatus)
 
-		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
+		err = recordAttempt(b.ctx, b.st, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
 			Number: 2, StartedAt: next, Duration: time.Millisecond, Status: 202, Outcome: store.AttemptDelivered}, "")
 		require.NoError(t, err)
 		got, err = b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
@@ -214,7 +214,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, 0, got.ConsecutiveFailures)
 		require.Equal(t, 202, got.LastStatus)
 
-		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_2", EventIDs: []string{"evt_2"},
+		err = recordAttempt(b.ctx, b.st, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_2", EventIDs: []string{"evt_2"},
 			Number: 1, StartedAt: next, Status: 410, Outcome: store.AttemptGone}, "callback answered 410 Gone")
 		require.NoError(t, err)
 		got, err = b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
@@ -343,7 +343,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/hook"))
 		require.NoError(t, err)
 		require.NoError(t, b.st.DeleteSubscription(b.ctx, b.tenant.ID, sub.ID, b.now))
-		_, err = b.st.RecordAttempt(b.ctx, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
+		err = recordAttempt(b.ctx, b.st, store.Attempt{SubscriptionID: sub.ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"},
 			Number: 1, StartedAt: b.now, Status: 404, Outcome: store.AttemptGone}, "gone")
 		require.NoError(t, err)
 		got, err := b.st.Subscription(b.ctx, b.tenant.ID, sub.ID)
@@ -571,6 +571,19 @@ func logIDs(entries []store.LogEntry) []string {
 		ids[i] = e.ID
 	}
 	return ids
+}
+
+// recordAttempt records one attempt in a transaction of its own.
+func recordAttempt(ctx context.Context, st store.Store, a store.Attempt, deactivate string) error {
+	tx, err := st.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := st.RecordAttemptsTx(ctx, tx, []store.AttemptRecord{{Attempt: a, Deactivate: deactivate}}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func hash(s string) []byte {
