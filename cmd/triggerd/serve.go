@@ -50,7 +50,7 @@ type serveCmd struct {
 	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"30s" help:"Timeout of one POST to a callback."`
 	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: 5s,5m,30m,2h,5h,10h,14h,20h,24h)."`
 	Workers               int           `env:"TRIGGERD_WORKERS" default:"200" help:"Queued deliveries in flight at once: retries, and events published inside an application's own transaction. First attempts of events published through the API run on their own pool (at least 5,000)."`
-	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default and minimum: delivery timeout + 20s)."`
+	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + 30s; at least delivery timeout + 20s)."`
 	DebugAddr             string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	PollingRetryAfter     time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"15s" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
