@@ -3,6 +3,7 @@ package triggerd
 import (
 	"fmt"
 
+	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/store"
 )
@@ -12,18 +13,8 @@ import (
 // event log to its retention. The retention must outlast every pending
 // delivery, since a delivery reads its event's data when it runs.
 func newPolling(st store.Store, cfg Config) (*poll.Poller, *poll.Pruner, error) {
-	retention := cfg.EventRetention
-	if retention == 0 {
-		retention = EventRetentionDefault
-	}
-	schedule, timeout := cfg.RetrySchedule, cfg.DeliveryTimeout
-	if schedule == nil {
-		schedule = RetryScheduleDefault
-	}
-	if timeout <= 0 {
-		timeout = DeliveryTimeoutDefault
-	}
-	if least := poll.MinRetention(schedule, timeout); retention <= least {
+	retention, timeout := cfg.EventRetention, cfg.DeliveryTimeout
+	if least := delivery.LongestPending(cfg.RetrySchedule, timeout); retention <= least {
 		return nil, nil, fmt.Errorf("event retention %s is too short: pending deliveries read their event's data, and the retry schedule "+
 			"(with its jitter and a %s timeout per attempt) keeps a delivery pending for up to %s; choose a retention longer than that", retention, timeout, least)
 	}

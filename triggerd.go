@@ -72,9 +72,6 @@ const (
 	EventRetentionDefault = poll.RetentionDefault
 )
 
-// RetryScheduleDefault is the delay before each retry of a failed delivery.
-var RetryScheduleDefault = delivery.RetryScheduleDefault
-
 // Config configures a Publisher. Only PublicURL is required.
 type Config struct {
 	// Catalog declares the triggers; nil means the built-in demo catalog.
@@ -101,7 +98,8 @@ type Config struct {
 	DeliveryWorkers int
 
 	// RetrySchedule is the delay before each retry; nil means
-	// RetryScheduleDefault. Its length is the number of retries.
+	// DefaultRetrySchedule(), empty means no retries. Its length is the
+	// number of retries. The Publisher keeps a copy.
 	RetrySchedule []time.Duration
 
 	// PollInterval is how often the delivery engine looks for due work that
@@ -110,7 +108,8 @@ type Config struct {
 
 	// RescueAfter is how long a delivery may stay in flight before it is
 	// considered abandoned by a dead process and run again; 0 means the
-	// delivery timeout plus 30 seconds.
+	// delivery timeout plus RescueAfterMargin; otherwise at least the
+	// timeout plus RescueAfterMinMargin.
 	RescueAfter time.Duration
 
 	// EventsBodyMax bounds a POST /v1/events body; 0 means
@@ -178,9 +177,7 @@ func OpenSQLite(path string) (*sql.DB, error) { return sqlstore.OpenSQLite(path)
 // New creates the schema if needed and returns a Publisher on db. Deliveries
 // start with Start.
 func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
-	if cfg.Catalog == nil {
-		cfg.Catalog = catalog.Demo()
-	}
+	cfg = cfg.withDefaults()
 	if err := cfg.Catalog.Validate(); err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
@@ -189,9 +186,6 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: public URL %q must be an absolute http(s) URL without a query, like https://api.example.com", cfg.PublicURL)
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
 	st, err := openStore(ctx, db)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 func TestBenchDefaultsMatchThePackage(t *testing.T) {
 	t.Parallel()
 	var c cli
-	parser, err := kong.New(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
+	parser, err := kong.New(&c, kong.Exit(func(int) { t.Fatal("kong exited") }), defaultVars())
 	require.NoError(t, err)
 	_, err = parser.Parse([]string{"bench"})
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	var c cli
 	var out bytes.Buffer
 	parser, err := kong.New(&c, kong.Name("triggerd"), kong.Writers(&out, &out),
-		kong.Exit(func(int) { t.Fatalf("kong exited: %s", out.String()) }))
+		kong.Exit(func(int) { t.Fatalf("kong exited: %s", out.String()) }), defaultVars())
 	require.NoError(t, err)
 	ctx, err := parser.Parse(args)
 	if err != nil {

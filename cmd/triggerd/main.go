@@ -29,6 +29,7 @@ func main() {
 		kong.Name("triggerd"),
 		kong.Description("triggerd publishes events to Power Automate and Logic Apps webhook triggers."),
 		kong.UsageOnError(),
+		defaultVars(),
 	)
 	if err := ctx.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "triggerd:", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/triggerd/triggerd"
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/poll"
 )
 
 // dbFlags selects the database; shared by every command that opens one.
@@ -47,16 +48,38 @@ type serveCmd struct {
 	Catalog               string        `env:"TRIGGERD_CATALOG" type:"existingfile" help:"Trigger catalog YAML file (default: the built-in web-store demo catalog)."`
 	PublicURL             string        `name:"public-url" env:"TRIGGERD_PUBLIC_URL" help:"Externally visible base URL, used in Location headers and the connector definition (default: http://<addr>)."`
 	AllowPrivateCallbacks bool          `name:"allow-private-callbacks" env:"TRIGGERD_ALLOW_PRIVATE_CALLBACKS" help:"Allow callback URLs on loopback and private addresses (local development and tests only)."`
-	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"30s" help:"Timeout of one POST to a callback."`
-	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: 5s,5m,30m,2h,5h,10h,14h,20h,24h)."`
-	Workers               int           `env:"TRIGGERD_WORKERS" default:"200" help:"Queued deliveries in flight at once: retries, and events published inside an application's own transaction. First attempts of events published through the API run on their own pool (at least 5,000)."`
-	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + 30s; at least delivery timeout + 20s)."`
+	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"${delivery_timeout}" help:"Timeout of one POST to a callback (more than 0)."`
+	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: ${retry_schedule})."`
+	Workers               int           `env:"TRIGGERD_WORKERS" default:"${workers}" help:"Queued deliveries in flight at once (at least 1): retries, and events published inside an application's own transaction. First attempts of events published through the API run on their own pool (at least ${fast_path_slots})."`
+	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
 	DebugAddr             string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	PollingRetryAfter     time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"15s" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
-	PollingPageSize       int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"100" help:"Most events one polling response carries (1 to 1000)."`
-	EventRetention        time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"168h" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
+	PollingRetryAfter     time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
+	PollingPageSize       int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
+	EventRetention        time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
 	TriggerStateKey       string        `name:"trigger-state-key" env:"TRIGGERD_TRIGGER_STATE_KEY" help:"Key (at least 32 characters, the same on every node) that signs polling trigger states (default: a random key stored in the database on first use). Changing it invalidates every state handed out."`
+}
+
+// Validate rejects flag values outside the ranges --help gives, before
+// anything starts: the library reads a zero as "the default", so a 0 typed
+// on the command line must not silently become one.
+func (c *serveCmd) Validate() error {
+	switch {
+	case c.DeliveryTimeout <= 0:
+		return fmt.Errorf("--delivery-timeout %s: must be more than 0, e.g. 30s", c.DeliveryTimeout)
+	case c.Workers < 1:
+		return fmt.Errorf("--workers %d: must be at least 1", c.Workers)
+	case c.RescueAfter != 0 && c.RescueAfter < c.DeliveryTimeout+triggerd.RescueAfterMinMargin:
+		return fmt.Errorf("--rescue-after %s: must be at least the delivery timeout plus %s (%s)", c.RescueAfter,
+			shortDuration(triggerd.RescueAfterMinMargin), c.DeliveryTimeout+triggerd.RescueAfterMinMargin)
+	case c.PollingRetryAfter < time.Second:
+		return fmt.Errorf("--polling-retry-after %s: must be at least 1s", c.PollingRetryAfter)
+	case c.PollingPageSize < 1 || c.PollingPageSize > poll.PageSizeMax:
+		return fmt.Errorf("--polling-page-size %d: must be between 1 and %d", c.PollingPageSize, poll.PageSizeMax)
+	case c.EventRetention <= 0:
+		return fmt.Errorf("--event-retention %s: must be more than 0", c.EventRetention)
+	}
+	return nil
 }
 
 func (c *serveCmd) Run() error {

@@ -57,7 +57,7 @@ func queueBackends(b *testing.B, fn func(b *testing.B, q *benchQueue)) {
 			if err := st.Migrate(ctx, func(ctx context.Context) error { return Migrate(ctx, db, dialect) }); err != nil {
 				b.Fatal(err)
 			}
-			eng, err := New(st, Config{})
+			eng, err := New(st, Config{Timeout: TimeoutDefault, Workers: WorkersDefault, RescueAfter: TimeoutDefault + RescueAfterMargin, RetrySchedule: DefaultRetrySchedule()})
 			if err != nil {
 				b.Fatal(err)
 			}

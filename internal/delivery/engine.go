@@ -9,12 +9,13 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,15 +70,34 @@ const (
 	maxRetries = 1000 // River's own retries (database errors); ours are snoozes
 )
 
-// RetryScheduleDefault is the delay before each retry: Standard Webhooks'
-// example schedule (webhook-platforms.md §10), about 80 hours in all, so a
-// receiver down for a long weekend still gets everything.
-var RetryScheduleDefault = []time.Duration{
+// retryScheduleDefault is the delay before each retry: Standard Webhooks'
+// example schedule (https://www.standardwebhooks.com/, "Retry schedule"),
+// about 80 hours in all, so a receiver down for a long weekend still gets
+// everything. It is unexported so that no caller can change it for everyone;
+// DefaultRetrySchedule hands out copies.
+var retryScheduleDefault = [...]time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
 	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
 }
 
-// Config configures an Engine. Zero fields take the defaults above.
+// DefaultRetrySchedule returns a copy of the default delays before each
+// retry.
+func DefaultRetrySchedule() []time.Duration {
+	s := retryScheduleDefault
+	return s[:]
+}
+
+// RescueAfterMargin is what RescueAfter adds to the timeout by default;
+// RescueAfterMinMargin is the least it may add (a job must not be rescued
+// while its own attempt could still be recording).
+const (
+	RescueAfterMargin    = 30 * time.Second
+	RescueAfterMinMargin = 2 * recordMargin
+)
+
+// Config configures an Engine. Timeout, Workers, RescueAfter must be set
+// (the Publisher resolves their defaults); RetrySchedule may be empty (no
+// retries); the other zero fields take the defaults above.
 type Config struct {
 	Timeout       time.Duration
 	Workers       int
@@ -163,6 +183,7 @@ type riverEngine struct {
 	store  *sqlstore.Store
 	client *river.Client[*sql.Tx]
 	sender *sender
+	policy policy
 	log    *slog.Logger
 	single singleProcess
 	// listener is the pgx pool River's PostgreSQL notifier listens on.
@@ -198,44 +219,60 @@ func Migrate(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) error {
 }
 
 // New returns a River-backed engine on the store's database.
-func New(st *sqlstore.Store, cfg Config) (Engine, error) {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = TimeoutDefault
+// withDefaults resolves the zero fields that only the engine knows about
+// (the poll interval depends on the database). Timeout, Workers,
+// RetrySchedule and RescueAfter come resolved from the Publisher's Config,
+// the one place their defaults are applied.
+func (cfg Config) withDefaults(dialect sqlstore.Dialect) Config {
+	pollDefault := PollIntervalDefault
+	if dialect == sqlstore.Postgres {
+		pollDefault = PostgresPollIntervalDefault
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = WorkersDefault
-	}
-	if cfg.RetrySchedule == nil {
-		cfg.RetrySchedule = RetryScheduleDefault
-	}
-	if cfg.RetryAfterMax <= 0 {
-		cfg.RetryAfterMax = RetryAfterMaxDefault
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = PollIntervalDefault
-		if st.Dialect() == sqlstore.Postgres {
-			cfg.PollInterval = PostgresPollIntervalDefault
-		}
-	}
-	if cfg.RescueAfter <= 0 {
-		cfg.RescueAfter = cfg.Timeout + 30*time.Second
-	}
+	cfg.RetrySchedule = slices.Clone(cfg.RetrySchedule)
+	cfg.RetryAfterMax = cmp.Or(cfg.RetryAfterMax, RetryAfterMaxDefault)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, pollDefault)
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, "triggerd")
 	if cfg.Guard == nil {
 		cfg.Guard = &netguard.Guard{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "triggerd"
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	return cfg
+}
+
+// validate rejects settings outside their documented ranges.
+func (cfg Config) validate() error {
+	switch {
+	case cfg.Timeout <= 0:
+		return fmt.Errorf("delivery timeout %s must be positive", cfg.Timeout)
+	case cfg.Workers <= 0:
+		return fmt.Errorf("delivery workers %d must be positive", cfg.Workers)
+	case cfg.RescueAfter < cfg.Timeout+RescueAfterMinMargin:
+		return fmt.Errorf("rescue-after %s must be at least the delivery timeout plus %s (%s)", cfg.RescueAfter, RescueAfterMinMargin, cfg.Timeout+RescueAfterMinMargin)
+	}
+	for i, d := range cfg.RetrySchedule {
+		if d <= 0 {
+			return fmt.Errorf("retry schedule step %d (%s) must be positive", i+1, d)
+		}
+	}
+	return nil
+}
+
+// New returns a River-backed engine on the store's database.
+func New(st *sqlstore.Store, cfg Config) (Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("delivery engine: %w", err)
+	}
+	cfg = cfg.withDefaults(st.Dialect())
 	e := &riverEngine{
 		cfg:       cfg,
 		store:     st,
 		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
+		policy:    policy{schedule: cfg.RetrySchedule, retryAfterMax: cfg.RetryAfterMax},
 		log:       cfg.Logger,
 		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
 	}
@@ -273,7 +310,7 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 		FetchCooldown:               cooldown,
 		FetchPollInterval:           cfg.PollInterval,
 		JobTimeout:                  cfg.Timeout + recordMargin,
-		RescueStuckJobsAfter:        max(cfg.RescueAfter, cfg.Timeout+2*recordMargin),
+		RescueStuckJobsAfter:        max(cfg.RescueAfter, cfg.Timeout+RescueAfterMinMargin),
 		CompletedJobRetentionPeriod: CompletedJobRetention,
 		Logger:                      quietLogger(cfg.Logger),
 		MaxAttempts:                 maxRetries,
@@ -475,57 +512,24 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
-	v, reason := classify(res)
-
-	attempt := store.Attempt{
-		SubscriptionID: sub.ID,
-		WebhookID:      args.MessageID,
-		EventIDs:       args.EventIDs,
-		Number:         number,
-		StartedAt:      started,
-		Duration:       res.Duration,
-		Status:         res.Status,
-		Error:          reason,
-	}
-	var (
-		deactivate string
-		result     error
-	)
-	switch v {
-	case verdictDelivered:
-		attempt.Outcome = store.AttemptDelivered
-	case verdictGone:
-		attempt.Outcome = store.AttemptGone
-		deactivate = reason
-		result = river.JobCancel(errors.New(reason))
-	case verdictFailed:
-		attempt.Outcome = store.AttemptFailed
-		result = river.JobCancel(errors.New(reason))
-	case verdictRetry:
-		if number > len(e.cfg.RetrySchedule) {
-			attempt.Outcome = store.AttemptFailed
-			attempt.Error = fmt.Sprintf("%s; gave up after %d attempts", reason, number)
-			result = river.JobCancel(errors.New(attempt.Error))
-			break
-		}
-		delay := e.retryDelay(number, res.RetryAfter)
-		next := started.Add(res.Duration + delay)
-		attempt.Outcome = store.AttemptRetry
-		attempt.NextAttemptAt = &next
-		result = river.JobSnooze(delay)
-	}
+	o := e.policy.decide(attemptInput{subscriptionID: sub.ID, messageID: args.MessageID, eventIDs: args.EventIDs,
+		number: number, started: started, result: res})
 	// Record with a context of its own: an attempt that ran out of time must
 	// still be written down.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := e.recorder.record(rctx, recordRequest{record: store.AttemptRecord{Attempt: attempt, Deactivate: deactivate}}); err != nil {
+	if err := e.recorder.record(rctx, recordRequest{record: o.record}); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
-	if attempt.Outcome != store.AttemptDelivered {
-		e.log.Info("delivery attempt failed", "subscription", sub.ID, "message", args.MessageID,
-			"attempt", number, "outcome", attempt.Outcome, "status", res.Status, "reason", attempt.Error)
+	o.log(e.log)
+	switch o.next {
+	case stepRetry:
+		return river.JobSnooze(o.retryIn)
+	case stepStop:
+		return river.JobCancel(o.err())
+	default:
+		return nil
 	}
-	return result
 }
 
 type sealWorker struct {
@@ -574,18 +578,6 @@ func (e *riverEngine) seal(ctx context.Context, args sealArgs) error {
 		return fmt.Errorf("seal batch: commit: %w", err)
 	}
 	return nil
-}
-
-// retryDelay is the schedule's delay before the next attempt, with up to 20%
-// jitter so receivers recovering from an outage are not hit by every retry at
-// once, and never sooner than the receiver's Retry-After.
-func (e *riverEngine) retryDelay(number int, retryAfter time.Duration) time.Duration {
-	base := e.cfg.RetrySchedule[number-1]
-	delay := base + time.Duration(rand.Int64N(int64(base)/5+1))
-	if retryAfter > delay {
-		delay = min(retryAfter, e.cfg.RetryAfterMax)
-	}
-	return delay
 }
 
 // notificationBody is one event's data (single mode) or a JSON array of them

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-
-	"github.com/triggerd/triggerd/internal/store"
 )
 
 // Dispatch is what EnqueueTx hands back for after the publishing
@@ -135,41 +133,13 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	ctx := e.fastCtx
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
-	v, reason := classify(res)
-	req := recordRequest{
-		record: store.AttemptRecord{Attempt: store.Attempt{
-			SubscriptionID: it.SubscriptionID,
-			WebhookID:      it.MessageID,
-			EventIDs:       it.EventIDs,
-			Number:         1,
-			StartedAt:      started,
-			Duration:       res.Duration,
-			Status:         res.Status,
-			Error:          reason,
-		}},
-	}
-	a := &req.record.Attempt
-	switch v {
-	case verdictDelivered:
-		a.Outcome = store.AttemptDelivered
-	case verdictGone:
-		a.Outcome = store.AttemptGone
-		req.record.Deactivate = reason
-	case verdictFailed:
-		a.Outcome = store.AttemptFailed
-	case verdictRetry:
-		if len(e.cfg.RetrySchedule) == 0 {
-			a.Outcome = store.AttemptFailed
-			a.Error = fmt.Sprintf("%s; gave up after 1 attempt", reason)
-			break
-		}
-		delay := e.retryDelay(1, res.RetryAfter)
-		next := started.Add(res.Duration + delay)
-		a.Outcome = store.AttemptRetry
-		a.NextAttemptAt = &next
+	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, messageID: it.MessageID, eventIDs: it.EventIDs,
+		number: 1, started: started, result: res})
+	req := recordRequest{record: o.record}
+	if o.next == stepRetry {
 		req.retry = &river.InsertManyParams{
 			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1},
-			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: next},
+			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: *o.record.Attempt.NextAttemptAt},
 		}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordMargin)
@@ -182,10 +152,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		}
 		return
 	}
-	if a.Outcome != store.AttemptDelivered {
-		e.log.Info("delivery attempt failed", "subscription", it.SubscriptionID, "message", it.MessageID,
-			"attempt", 1, "outcome", a.Outcome, "status", res.Status, "reason", a.Error)
-	}
+	o.log(e.log)
 	if it.group.left.Add(-1) == 0 {
 		// Every attempt of the group is durable: its safety net goes.
 		if err := e.recorder.record(rctx, recordRequest{deleteOnly: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {

@@ -426,16 +426,6 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func TestMinRetention(t *testing.T) {
-	t.Parallel()
-	schedule := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
-		10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
-	got := poll.MinRetention(schedule, 30*time.Second)
-	require.Greater(t, got, 80*time.Hour)
-	require.Less(t, got, poll.RetentionDefault, "the default retention must outlast the default schedule")
-	require.Equal(t, 12*time.Second+2*time.Second, poll.MinRetention([]time.Duration{10 * time.Second}, time.Second))
-}
-
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
 	b := newBundle(t, false)

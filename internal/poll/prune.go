@@ -22,25 +22,7 @@ const (
 	// pruneBatch is how many events one pruning transaction deletes, so a
 	// backlog never holds SQLite's writer, or PostgreSQL locks, for long.
 	pruneBatch = 1000
-
-	// retryJitter is the most the delivery engine stretches a retry delay
-	// (20 %, internal/delivery retryDelay).
-	retryJitterNum, retryJitterDen = 6, 5
 )
-
-// MinRetention is the shortest retention that keeps every event for as long
-// as a delivery of it may be pending: the retry schedule with its jitter,
-// plus a timeout per attempt. A delivery reads the event's data when it runs,
-// so a shorter retention would prune events still owed to subscribers. (A
-// receiver's Retry-After can stretch a retry up to the engine's cap beyond
-// the schedule's step; that is not counted.)
-func MinRetention(schedule []time.Duration, timeout time.Duration) time.Duration {
-	var total time.Duration
-	for _, d := range schedule {
-		total += d
-	}
-	return total*retryJitterNum/retryJitterDen + time.Duration(len(schedule)+1)*timeout
-}
 
 // Pruner deletes events older than the retention, periodically. It is a
 // ticker owned by the publisher rather than a job of the delivery queue:

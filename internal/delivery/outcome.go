@@ -1,0 +1,164 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/triggerd/triggerd/internal/store"
+)
+
+// retryJitterFraction is the most a retry delay is stretched at random (a
+// fifth of the step), so receivers recovering from an outage are not hit by
+// every retry at once. LongestPending counts it.
+const retryJitterFraction = 5
+
+// policy is the retry schedule and its bounds: the one place that turns a
+// schedule step into a delay, and an attempt's result into what happens next.
+type policy struct {
+	// schedule is the delay before each retry; its length is the number of
+	// retries.
+	schedule []time.Duration
+	// retryAfterMax caps how far a receiver's Retry-After pushes a retry.
+	retryAfterMax time.Duration
+	// jitter returns a random duration in [0, n]; nil means math/rand.
+	jitter func(n time.Duration) time.Duration
+}
+
+// delay is the wait before attempt number+1: the schedule's step for it,
+// with up to a fifth of jitter, and never sooner than the receiver's
+// Retry-After (capped at retryAfterMax). number counts from 1 and must be
+// within the schedule.
+func (p policy) delay(number int, retryAfter time.Duration) time.Duration {
+	base := p.schedule[number-1]
+	jitter := p.jitter
+	if jitter == nil {
+		jitter = func(n time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(n) + 1)) }
+	}
+	d := base + jitter(base/retryJitterFraction)
+	if retryAfter > d {
+		d = min(retryAfter, p.retryAfterMax)
+	}
+	return d
+}
+
+// LongestPending is the longest a delivery can stay pending under a retry
+// schedule: every step with its full jitter, plus a timeout per attempt. A
+// delivery reads its event's data when it runs, so the event log's retention
+// must be longer. (A receiver's Retry-After can stretch a step further, up to
+// the engine's cap; that is not counted.)
+func LongestPending(schedule []time.Duration, timeout time.Duration) time.Duration {
+	var total time.Duration
+	for _, d := range schedule {
+		total += d + d/retryJitterFraction
+	}
+	return total + time.Duration(len(schedule)+1)*timeout
+}
+
+// nextStep is what follows an attempt.
+type nextStep int
+
+const (
+	// stepDone: delivered; nothing follows.
+	stepDone nextStep = iota
+	// stepRetry: another attempt is due after outcome.retryIn.
+	stepRetry
+	// stepStop: no further attempt (a permanent failure, the schedule is
+	// used up, or the flow is gone).
+	stepStop
+)
+
+// attemptInput is one finished POST and what it was for.
+type attemptInput struct {
+	subscriptionID string
+	messageID      string
+	eventIDs       []string
+	// number counts attempts of this delivery from 1.
+	number  int
+	started time.Time
+	result  Result
+}
+
+// outcome is an attempt's result decided once, for the fast path and the
+// queue alike: the record to store (with the subscription's deactivation
+// when the flow is gone), the next step and its delay.
+type outcome struct {
+	record  store.AttemptRecord
+	next    nextStep
+	retryIn time.Duration
+}
+
+// decide turns an attempt into its outcome.
+func (p policy) decide(in attemptInput) outcome {
+	v, reason := classify(in.result)
+	o := outcome{record: store.AttemptRecord{Attempt: store.Attempt{
+		SubscriptionID: in.subscriptionID,
+		WebhookID:      in.messageID,
+		EventIDs:       in.eventIDs,
+		Number:         in.number,
+		StartedAt:      in.started,
+		Duration:       in.result.Duration,
+		Status:         in.result.Status,
+		Error:          reason,
+	}}}
+	a := &o.record.Attempt
+	switch v {
+	case verdictDelivered:
+		a.Outcome = store.AttemptDelivered
+		o.next = stepDone
+	case verdictGone:
+		a.Outcome = store.AttemptGone
+		o.record.Deactivate = reason
+		o.next = stepStop
+	case verdictFailed:
+		a.Outcome = store.AttemptFailed
+		o.next = stepStop
+	case verdictRetry:
+		if in.number > len(p.schedule) {
+			a.Outcome = store.AttemptFailed
+			a.Error = fmt.Sprintf("%s; gave up after %d %s", reason, in.number, plural(in.number, "attempt", "attempts"))
+			o.next = stepStop
+			break
+		}
+		o.retryIn = p.delay(in.number, in.result.RetryAfter)
+		next := in.started.Add(in.result.Duration + o.retryIn)
+		a.Outcome = store.AttemptRetry
+		a.NextAttemptAt = &next
+		o.next = stepRetry
+	}
+	return o
+}
+
+// err is the reason a stopped delivery stopped, for River's job record.
+func (o outcome) err() error { return errors.New(o.record.Attempt.Error) }
+
+// logAttrs are the fields of an attempt's log line. They name the
+// subscription and message, never the callback URL: its query carries the
+// platform's signature.
+func (o outcome) logAttrs() []any {
+	a := o.record.Attempt
+	attrs := []any{"subscription", a.SubscriptionID, "message", a.WebhookID, "attempt", a.Number,
+		"outcome", a.Outcome, "status", a.Status, "reason", a.Error}
+	if a.NextAttemptAt != nil {
+		attrs = append(attrs, "next_attempt_at", a.NextAttemptAt.UTC().Format(time.RFC3339))
+	}
+	return attrs
+}
+
+// log writes the attempt's line: failures at info, successes at debug.
+func (o outcome) log(l *slog.Logger) {
+	if o.record.Attempt.Outcome == store.AttemptDelivered {
+		l.Debug("delivery attempt", o.logAttrs()...)
+		return
+	}
+	l.Info("delivery attempt failed", o.logAttrs()...)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
