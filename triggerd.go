@@ -215,7 +215,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: connector definition: %w", err)
 	}
-	routes := map[string]http.Handler{"GET /v1/openapi.json": connector.Handler(files)}
+	routes := map[string]http.Handler{http.MethodGet + " " + connector.APIVersionPath + connector.OpenAPIPath: connector.Handler(files)}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}

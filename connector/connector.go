@@ -58,6 +58,14 @@ const (
 	// use it either.
 	TriggerPath = "/trigger"
 
+	// EventsPath, under basePath, is where events are published (POST).
+	// It is not an operation of the connector: applications call it, not
+	// the platform.
+	EventsPath = "/events"
+
+	// OpenAPIPath, under basePath, serves the generated definition.
+	OpenAPIPath = "/openapi.json"
+
 	// PollingStateParameter is the query parameter of a polling operation
 	// that carries the trigger state (power-platform-triggers.md §2.1).
 	PollingStateParameter = "triggerState"

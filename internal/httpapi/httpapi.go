@@ -19,6 +19,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -82,12 +83,12 @@ func New(cfg Config) http.Handler {
 	a := &api{Config: cfg}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.health)
-	mux.Handle("POST /v1/webhooks/{trigger}", a.auth(a.register))
-	mux.Handle("GET /v1/webhooks", a.auth(a.list))
-	mux.Handle("GET /v1/webhooks/{id}", a.auth(a.get))
-	mux.Handle("DELETE /v1/webhooks/{id}", a.auth(a.deregister))
-	mux.Handle("POST /v1/events", a.auth(a.events))
-	mux.Handle("GET /v1/trigger/{trigger}", a.auth(a.pollTrigger))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(a.register))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(a.list))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(a.get))
+	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(a.deregister))
+	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(a.events))
+	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(a.pollTrigger))
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
@@ -219,7 +220,17 @@ type attemptView struct {
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
 }
 
-func (a *api) location(id string) string { return a.PublicURL + "/v1/webhooks/" + id }
+// location is the subscription's URL: the DELETE route of the generated
+// definition resolves against it, because both come from connector's path
+// constants (the platform sends the connection's credentials with that
+// DELETE only when it is on the connector's host and basePath,
+// https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
+func (a *api) location(id string) string {
+	return a.PublicURL + connector.APIVersionPath + connector.WebhooksPath + "/" + id
+}
+
+// route is a ServeMux pattern for a path under the API's version prefix.
+func route(method, path string) string { return method + " " + connector.APIVersionPath + path }
 
 func (a *api) view(s store.Subscription) subscriptionView {
 	filters := s.Filters

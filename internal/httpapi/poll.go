@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/poll"
 )
 
@@ -91,7 +92,7 @@ func (a *api) pollLocation(tr *catalog.Trigger, filters map[string]string, state
 		}
 	}
 	q.WriteString(poll.StateParameter + "=" + url.QueryEscape(state))
-	return a.PublicURL + "/v1/trigger/" + url.PathEscape(tr.Name) + "?" + q.String()
+	return a.PublicURL + connector.APIVersionPath + connector.TriggerPath + "/" + url.PathEscape(tr.Name) + "?" + q.String()
 }
 
 // DecodePollQuery reads a poll's query: the trigger's filter fields and
