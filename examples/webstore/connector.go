@@ -24,7 +24,7 @@ const (
 )
 
 // Operation ids of the actions. Flows store operationIds, so these never
-// change once makers use them (trigger-pain-points.md #10).
+// change once makers use them (https://github.com/microsoft/PowerPlatformConnectors/issues).
 const (
 	opGetOrder          = "GetOrder"
 	opListOrders        = "ListOrders"

@@ -62,7 +62,7 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *
 		client: &http.Client{
 			Transport: transport,
 			Timeout:   timeout,
-			// Redirects are not followed (Standard Webhooks, webhook-platforms.md
+			// Redirects are not followed (Standard Webhooks, https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 			// §10): a 3xx is an answer, and following it could lead anywhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
@@ -71,7 +71,7 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *
 }
 
 // send posts body to callbackURL, exactly as the URL was stored: its query
-// carries the platform's signature (power-platform-triggers.md §1.8) and Go's
+// carries the platform's signature (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger) and Go's
 // client sends RawQuery unchanged.
 func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string, body []byte, now time.Time) Result {
 	signer, err := signature.NewSigner(secret)
@@ -132,7 +132,7 @@ const (
 	verdictGone
 )
 
-// classify applies the delivery rules (power-platform-triggers.md §1.9 and
+// classify applies the delivery rules (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger and
 // the Standard Webhooks status handling): 2xx delivered; 404 and 410 mean the
 // flow is gone; 408, 429, 5xx and network errors are retried; any other answer
 // is a permanent failure, since repeating the same request cannot change it.

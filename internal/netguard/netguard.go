@@ -17,7 +17,7 @@ import (
 )
 
 // CallbackURLMaxLen is the longest callback URL accepted: Power Automate's
-// request URL limit (power-platform-triggers.md §1.9, PA-limits).
+// request URL limit (https://learn.microsoft.com/en-us/power-automate/limits-and-config).
 const CallbackURLMaxLen = 16384
 
 // ResolveTimeoutDefault bounds the DNS lookup made at registration.

@@ -1,6 +1,6 @@
 // Package poll serves polling triggers from the event log every event is
 // already appended to, so a connector offers the same events as a webhook
-// trigger and as a polling trigger (power-platform-triggers.md §2).
+// trigger and as a polling trigger (https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app).
 //
 // The protocol is the Logic Apps polling-trigger pattern with the state kept
 // by the API (§2.1, §2.4): the platform calls the operation; with no state,
@@ -10,8 +10,8 @@
 // more pages wait. The state is a signed cursor into the log (see state.go
 // and store.Cursor): it cannot be forged to read another tenant's events or
 // to skip the filters, and a cursor on the log's commit order never loses or
-// repeats an event at a page boundary, the polling bugs of
-// trigger-pain-points.md §1.E and #6.
+// repeats an event at a page boundary: the polling bugs connector authors
+// report most (lost and repeated items, https://github.com/microsoft/PowerPlatformConnectors/issues).
 package poll
 
 import (

@@ -1,5 +1,5 @@
 // Package signature signs notifications the Standard Webhooks way
-// (webhook-platforms.md §10): HMAC-SHA256 over "id.timestamp.body" with a
+// (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md): HMAC-SHA256 over "id.timestamp.body" with a
 // per-subscription secret serialized as "whsec_" + base64. Receivers verify
 // with any Standard Webhooks or Svix library.
 package signature
