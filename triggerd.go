@@ -53,6 +53,14 @@ const (
 	// DeliveryWorkersDefault is how many deliveries run at once.
 	DeliveryWorkersDefault = delivery.WorkersDefault
 
+	// SubscriptionConcurrencyDefault is how many attempts to one
+	// subscription are in flight at once in one process.
+	SubscriptionConcurrencyDefault = delivery.SubscriptionConcurrencyDefault
+
+	// HostConcurrencyDefault is how many attempts to one receiver host are
+	// in flight at once in one process.
+	HostConcurrencyDefault = delivery.HostConcurrencyDefault
+
 	// EventsBodyMaxDefault bounds a POST /v1/events request body.
 	EventsBodyMaxDefault = httpapi.EventsBodyMaxDefault
 
@@ -96,6 +104,16 @@ type Config struct {
 	// First attempts of events published with Publish or the HTTP API run
 	// on a pool of their own, at least this large.
 	DeliveryWorkers int
+
+	// SubscriptionConcurrency caps the attempts in flight to one
+	// subscription in this process; 0 means SubscriptionConcurrencyDefault.
+	// Deliveries beyond it wait in the queue without holding a worker, so a
+	// receiver that hangs holds this many attempts, not everyone's.
+	SubscriptionConcurrency int
+
+	// HostConcurrency caps the attempts in flight to one receiver host in
+	// this process; 0 means HostConcurrencyDefault.
+	HostConcurrency int
 
 	// RetrySchedule is the delay before each retry; nil means
 	// DefaultRetrySchedule(), empty means no retries. Its length is the
@@ -196,14 +214,16 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
 	engine, err := delivery.New(st, delivery.Config{
-		Timeout:       cfg.DeliveryTimeout,
-		Workers:       cfg.DeliveryWorkers,
-		RetrySchedule: cfg.RetrySchedule,
-		PollInterval:  cfg.PollInterval,
-		RescueAfter:   cfg.RescueAfter,
-		Guard:         guard,
-		Logger:        cfg.Logger,
-		UserAgent:     "triggerd/" + Version,
+		Timeout:                 cfg.DeliveryTimeout,
+		Workers:                 cfg.DeliveryWorkers,
+		RetrySchedule:           cfg.RetrySchedule,
+		PollInterval:            cfg.PollInterval,
+		RescueAfter:             cfg.RescueAfter,
+		SubscriptionConcurrency: cfg.SubscriptionConcurrency,
+		HostConcurrency:         cfg.HostConcurrency,
+		Guard:                   guard,
+		Logger:                  cfg.Logger,
+		UserAgent:               "triggerd/" + Version,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)

@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/tidwall/gjson"
 
 	"github.com/triggerd/triggerd/internal/netguard"
@@ -107,9 +108,15 @@ type Config struct {
 	// RescueAfter is how long a delivery may stay running before another
 	// worker takes it over (its process died). Default: Timeout + 30 s.
 	RescueAfter time.Duration
-	Guard       *netguard.Guard
-	Logger      *slog.Logger
-	UserAgent   string
+	// SubscriptionConcurrency caps the attempts in flight to one
+	// subscription; 0 means SubscriptionConcurrencyDefault.
+	SubscriptionConcurrency int
+	// HostConcurrency caps the attempts in flight to one receiver host; 0
+	// means HostConcurrencyDefault.
+	HostConcurrency int
+	Guard           *netguard.Guard
+	Logger          *slog.Logger
+	UserAgent       string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -160,9 +167,12 @@ type deliverArgs struct {
 	EventIDs       []string `json:"events"`
 	MessageID      string   `json:"msg"`
 	Batch          bool     `json:"batch,omitempty"`
-	// Prior counts the attempts made before this job existed (the fast
-	// path's first attempt).
+	// Prior counts the attempts made before this job existed: every
+	// retry is a job of its own, so this job makes attempt Prior+1.
 	Prior int `json:"prior,omitempty"`
+	// Deferrals counts how often the delivery found its subscription or
+	// receiver host at capacity and was put back, to space its next looks.
+	Deferrals int `json:"deferrals,omitempty"`
 }
 
 func (deliverArgs) Kind() string { return "triggerd.deliver" }
@@ -184,6 +194,7 @@ type riverEngine struct {
 	client *river.Client[*sql.Tx]
 	sender *sender
 	policy policy
+	limit  *limiter
 	log    *slog.Logger
 	single singleProcess
 	// listener is the pgx pool River's PostgreSQL notifier listens on.
@@ -232,6 +243,8 @@ func (cfg Config) withDefaults(dialect sqlstore.Dialect) Config {
 	cfg.RetryAfterMax = cmp.Or(cfg.RetryAfterMax, RetryAfterMaxDefault)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, pollDefault)
 	cfg.UserAgent = cmp.Or(cfg.UserAgent, "triggerd")
+	cfg.SubscriptionConcurrency = cmp.Or(cfg.SubscriptionConcurrency, SubscriptionConcurrencyDefault)
+	cfg.HostConcurrency = cmp.Or(cfg.HostConcurrency, HostConcurrencyDefault)
 	if cfg.Guard == nil {
 		cfg.Guard = &netguard.Guard{}
 	}
@@ -251,6 +264,8 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("delivery timeout %s must be positive", cfg.Timeout)
 	case cfg.Workers <= 0:
 		return fmt.Errorf("delivery workers %d must be positive", cfg.Workers)
+	case cfg.SubscriptionConcurrency < 0 || cfg.HostConcurrency < 0:
+		return fmt.Errorf("subscription concurrency %d and host concurrency %d must be positive", cfg.SubscriptionConcurrency, cfg.HostConcurrency)
 	case cfg.RescueAfter < cfg.Timeout+RescueAfterMinMargin:
 		return fmt.Errorf("rescue-after %s must be at least the delivery timeout plus %s (%s)", cfg.RescueAfter, RescueAfterMinMargin, cfg.Timeout+RescueAfterMinMargin)
 	}
@@ -273,6 +288,7 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 		store:     st,
 		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
 		policy:    policy{schedule: cfg.RetrySchedule, retryAfterMax: cfg.RetryAfterMax},
+		limit:     newLimiter(cfg.SubscriptionConcurrency, cfg.HostConcurrency),
 		log:       cfg.Logger,
 		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
 	}
@@ -314,6 +330,7 @@ func New(st *sqlstore.Store, cfg Config) (Engine, error) {
 		CompletedJobRetentionPeriod: CompletedJobRetention,
 		Logger:                      quietLogger(cfg.Logger),
 		MaxAttempts:                 maxRetries,
+		RetryPolicy:                 soonRetry{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
@@ -356,16 +373,22 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 	)
 	defer func() {
 		if err != nil {
-			for range items {
-				e.release()
+			for _, it := range items {
+				e.releaseFast(it)
 			}
 		}
 	}()
 	for _, d := range ds {
 		if !d.Batch {
 			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.tryReserve() {
-				items = append(items, fastItem{Delivery: d})
-				continue
+				// A subscription or host at capacity takes the queue, which
+				// waits for a place without holding a slot.
+				host := hostOf(d.CallbackURL)
+				if e.limit.tryAcquire(d.SubscriptionID, host) {
+					items = append(items, fastItem{Delivery: d, host: host})
+					continue
+				}
+				e.release()
 			}
 			params = append(params, river.InsertManyParams{
 				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
@@ -424,7 +447,10 @@ func (e *riverEngine) Start(ctx context.Context) error {
 		}
 	}
 	e.recorder.start()
-	if err := e.client.Start(ctx); err != nil {
+	// River cancels the work of a client whose start context ends (a hard
+	// stop). The caller's context is often the signal's: a SIGTERM must
+	// start a drain (Stop), not cut the attempts in flight.
+	if err := e.client.Start(context.WithoutCancel(ctx)); err != nil {
 		e.recorder.stop()
 		e.releaseDatabase()
 		return fmt.Errorf("start delivery engine: %w", err)
@@ -475,13 +501,32 @@ func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	return w.engine.deliver(ctx, job.Args, job.Args.Prior+attemptNumber(job.Attempt, job.Metadata))
+	return w.engine.deliver(ctx, job.Args, attemptNumber(job.Args, job.Metadata))
 }
 
-// attemptNumber counts every run of a job: River resets Attempt on a snooze
-// and counts snoozes in metadata instead.
-func attemptNumber(attempt int, metadata []byte) int {
-	return attempt + int(gjson.GetBytes(metadata, "snoozes").Int())
+// attemptNumber is the attempt a job makes. Every retry and every deferral
+// is a job of its own that carries the count in Prior, so River's own runs
+// of a job (after a database error, or an attempt abandoned at shutdown)
+// never use up a step of the schedule. Jobs of earlier versions retried by
+// snoozing, which River counts in the metadata.
+func attemptNumber(args deliverArgs, metadata []byte) int {
+	return args.Prior + 1 + int(gjson.GetBytes(metadata, "snoozes").Int())
+}
+
+// errAbandoned is returned for an attempt cut off by a hard stop: it is not
+// recorded and costs no step of the schedule; River runs the job again soon,
+// in this process's successor or another node.
+var errAbandoned = errors.New("attempt abandoned at shutdown; it runs again after the restart")
+
+// soonRetry makes River run a job that returned an error (a database error,
+// or an attempt abandoned at shutdown) again within seconds: these are not
+// the receiver's failures, whose schedule triggerd keeps itself.
+type soonRetry struct{}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (soonRetry) NextRetry(job *rivertype.JobRow) time.Time {
+	n := time.Duration(min(job.Attempt, 8))
+	return time.Now().Add(min(n*n*time.Second, time.Minute))
 }
 
 func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int) error {
@@ -510,26 +555,50 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	}
 	body := notificationBody(events, args.Batch)
 
-	started := e.cfg.Now()
-	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
-	o := e.policy.decide(attemptInput{subscriptionID: sub.ID, messageID: args.MessageID, eventIDs: args.EventIDs,
-		number: number, started: started, result: res})
 	// Record with a context of its own: an attempt that ran out of time must
 	// still be written down.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := e.recorder.record(rctx, recordRequest{record: o.record}); err != nil {
+	host := hostOf(sub.CallbackURL)
+	if !e.limit.tryAcquire(sub.ID, host) {
+		// The subscription or its host is at capacity: put the delivery
+		// back for later, durably, and free this worker for others.
+		later := args
+		later.Prior, later.Deferrals = number-1, args.Deferrals+1
+		err := e.recorder.record(rctx, recordRequest{noRecord: true, retry: &river.InsertManyParams{
+			Args:       later,
+			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: e.cfg.Now().Add(deferDelay(args.Deferrals, e.cfg.Timeout))},
+		}})
+		if err != nil {
+			return fmt.Errorf("deliver: defer: %w", err)
+		}
+		return nil
+	}
+	started := e.cfg.Now()
+	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
+	e.limit.release(sub.ID, host, isTimeout(res), res.Err == nil)
+	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {
+		return errAbandoned
+	}
+	o := e.policy.decide(attemptInput{subscriptionID: sub.ID, messageID: args.MessageID, eventIDs: args.EventIDs,
+		number: number, started: started, result: res})
+	req := recordRequest{record: o.record}
+	if o.next == stepRetry {
+		next := args
+		next.Prior, next.Deferrals = number, 0
+		req.retry = &river.InsertManyParams{
+			Args:       next,
+			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: *o.record.Attempt.NextAttemptAt},
+		}
+	}
+	if err := e.recorder.record(rctx, req); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
 	o.log(e.log)
-	switch o.next {
-	case stepRetry:
-		return river.JobSnooze(o.retryIn)
-	case stepStop:
+	if o.next == stepStop {
 		return river.JobCancel(o.err())
-	default:
-		return nil
 	}
+	return nil
 }
 
 type sealWorker struct {

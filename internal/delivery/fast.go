@@ -27,6 +27,8 @@ func (d Dispatch) Run(committed bool) {
 // commit, with everything it needs in memory.
 type fastItem struct {
 	Delivery
+	// host is the receiver host, whose place in the limiter the item holds.
+	host  string
 	group *fastGroup
 }
 
@@ -109,14 +111,21 @@ func (e *riverEngine) tryReserve() bool {
 
 func (e *riverEngine) release() { <-e.fastSlots }
 
+// releaseFast gives back what a fast item reserved: its slot and its places
+// in the limiter, without an attempt.
+func (e *riverEngine) releaseFast(it fastItem) {
+	e.limit.release(it.SubscriptionID, it.host, false, false)
+	e.release()
+}
+
 func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
 	if len(items) == 0 {
 		return nil
 	}
 	return func(committed bool) {
 		if !committed {
-			for range items {
-				e.release()
+			for _, it := range items {
+				e.releaseFast(it)
 			}
 			return
 		}
@@ -133,6 +142,13 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	ctx := e.fastCtx
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
+	e.limit.release(it.SubscriptionID, it.host, isTimeout(res), res.Err == nil)
+	if ctx.Err() != nil {
+		// Cut off by a hard stop: nothing is recorded and no step of the
+		// schedule is used; the safety-net job makes the attempt again
+		// after the restart.
+		return
+	}
 	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, messageID: it.MessageID, eventIDs: it.EventIDs,
 		number: 1, started: started, result: res})
 	req := recordRequest{record: o.record}
@@ -155,7 +171,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	o.log(e.log)
 	if it.group.left.Add(-1) == 0 {
 		// Every attempt of the group is durable: its safety net goes.
-		if err := e.recorder.record(rctx, recordRequest{deleteOnly: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {
+		if err := e.recorder.record(rctx, recordRequest{noRecord: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {
 			e.log.Warn("remove fast-path safety net", "job", it.group.jobID, "error", err)
 		}
 	}

@@ -23,8 +23,10 @@ var errRecorderStopped = errors.New("delivery engine stopped")
 // job to insert.
 type recordRequest struct {
 	record store.AttemptRecord
-	// deleteOnly says there is no attempt to record, only a job to delete.
-	deleteOnly bool
+	// noRecord says there is no attempt to record, only a job to delete
+	// or to insert (a delivery put back because its subscription was at
+	// capacity).
+	noRecord bool
 	// deleteJobID is the safety-net job of a group of fast-path attempts
 	// (0 for none), deleted once all of them are recorded.
 	deleteJobID int64
@@ -132,7 +134,7 @@ func (r *recorder) commit(ctx context.Context, batch []recordRequest) error {
 		retries []river.InsertManyParams
 	)
 	for _, req := range batch {
-		if !req.deleteOnly {
+		if !req.noRecord {
 			records = append(records, req.record)
 		}
 		if req.deleteJobID != 0 {

@@ -122,6 +122,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// isTimeout says the receiver did not answer in time.
+func isTimeout(r Result) bool {
+	var ne net.Error
+	return r.Err != nil && errors.As(r.Err, &ne) && ne.Timeout()
+}
+
 // verdict is how a result is handled.
 type verdict int
 

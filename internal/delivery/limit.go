@@ -1,0 +1,137 @@
+package delivery
+
+import (
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// SubscriptionConcurrencyDefault is how many attempts to one
+	// subscription are in flight at once in one process. A few keep a
+	// busy receiver fed; more would let one slow or dead receiver take the
+	// slots every other subscriber needs.
+	SubscriptionConcurrencyDefault = 8
+
+	// HostConcurrencyDefault is how many attempts to one receiver host are
+	// in flight at once in one process. The platform's callbacks share a
+	// few hosts (prod-NN.<region>.logic.azure.com), so it is generous; it
+	// equals the connections kept per host.
+	HostConcurrencyDefault = ConnsPerHostMax
+
+	// deferDelayMin and deferDelayMax bound how long a delivery that found
+	// its subscription or host at capacity waits before it looks again.
+	deferDelayMin = 50 * time.Millisecond
+)
+
+// limiter keeps the attempts in flight per subscription and per receiver
+// host under their caps, so a receiver that hangs holds a handful of
+// attempts, never the engine's workers or fast-path slots. A subscription
+// whose attempts time out is allowed fewer at once (halved per timeout,
+// down to one probe), and gets its full share back with the first attempt
+// that is answered: a dead receiver converges to one attempt at a time.
+//
+// The caps are per process: on PostgreSQL each node keeps its own.
+type limiter struct {
+	subMax, hostMax int
+
+	mu    sync.Mutex
+	subs  map[string]*subLimit
+	hosts map[string]int
+}
+
+// subLimit is one subscription's share: attempts in flight and how many it
+// may have now.
+type subLimit struct {
+	inFlight, allowed int
+}
+
+func newLimiter(subMax, hostMax int) *limiter {
+	return &limiter{subMax: subMax, hostMax: hostMax, subs: map[string]*subLimit{}, hosts: map[string]int{}}
+}
+
+// tryAcquire takes a place for one attempt to subscription sub at host,
+// without waiting: false means one of the two is at capacity.
+func (l *limiter) tryAcquire(sub, host string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.subs[sub]
+	if s == nil {
+		s = &subLimit{allowed: l.subMax}
+		l.subs[sub] = s
+	}
+	if s.inFlight >= s.allowed || l.hosts[host] >= l.hostMax {
+		l.forget(sub, s)
+		return false
+	}
+	s.inFlight++
+	l.hosts[host]++
+	return true
+}
+
+// release gives the place back. timedOut says the receiver did not answer
+// in time; answered says it answered at all (any status).
+func (l *limiter) release(sub, host string, timedOut, answered bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := l.hosts[host] - 1; n > 0 {
+		l.hosts[host] = n
+	} else {
+		delete(l.hosts, host)
+	}
+	s := l.subs[sub]
+	if s == nil {
+		return
+	}
+	s.inFlight--
+	switch {
+	case timedOut:
+		s.allowed = max(1, s.allowed/2)
+	case answered:
+		s.allowed = l.subMax
+	}
+	l.forget(sub, s)
+}
+
+// forget drops a subscription that holds nothing and has its full share, so
+// the map holds only subscriptions with attempts in flight or a reduced
+// share.
+func (l *limiter) forget(sub string, s *subLimit) {
+	if s.inFlight == 0 && s.allowed == l.subMax {
+		delete(l.subs, sub)
+	}
+}
+
+// allowed reports a subscription's current share, for tests and logs.
+func (l *limiter) allowed(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.subs[sub]; s != nil {
+		return s.allowed
+	}
+	return l.subMax
+}
+
+// deferDelay is how long a delivery waits after finding no place for the
+// deferrals-th time: doubling from deferDelayMin up to max, with up to a
+// fifth of jitter so deferred deliveries do not all look again at once.
+func deferDelay(deferrals int, max time.Duration) time.Duration {
+	d := deferDelayMin << min(deferrals, 20)
+	if d > max || d <= 0 {
+		d = max
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+// hostOf is the receiver host a callback URL names (host:port, lower
+// case), the key of the per-host cap. A URL that does not parse gets its
+// own key; its attempt fails anyway.
+func hostOf(callbackURL string) string {
+	u, err := url.Parse(callbackURL)
+	if err != nil {
+		return "?"
+	}
+	return strings.ToLower(u.Host)
+}
