@@ -12,6 +12,11 @@ import (
 	"github.com/triggerd/triggerd/internal/poll"
 )
 
+// ShutdownTimeoutDefault is how long a drain lets attempts in flight
+// finish: the delivery timeout, so an attempt begun just before SIGTERM can
+// end on its own.
+const ShutdownTimeoutDefault = triggerd.DeliveryTimeoutDefault
+
 // defaultVars are the flags' defaults, written from the library's named
 // defaults so that --help and the behaviour cannot drift apart
 // (TestServeDefaultsMatchTheLibrary pins them).
@@ -21,16 +26,19 @@ func defaultVars() kong.Vars {
 		schedule = append(schedule, shortDuration(d))
 	}
 	return kong.Vars{
-		"delivery_timeout":    shortDuration(triggerd.DeliveryTimeoutDefault),
-		"retry_schedule":      strings.Join(schedule, ","),
-		"workers":             strconv.Itoa(triggerd.DeliveryWorkersDefault),
-		"fast_path_slots":     strconv.Itoa(delivery.FastPathSlotsMin),
-		"rescue_margin":       shortDuration(triggerd.RescueAfterMargin),
-		"rescue_min_margin":   shortDuration(triggerd.RescueAfterMinMargin),
-		"polling_retry_after": shortDuration(triggerd.PollingRetryAfterDefault),
-		"polling_page_size":   strconv.Itoa(triggerd.PollingPageSizeDefault),
-		"polling_page_max":    strconv.Itoa(poll.PageSizeMax),
-		"event_retention":     shortDuration(triggerd.EventRetentionDefault),
+		"delivery_timeout":         shortDuration(triggerd.DeliveryTimeoutDefault),
+		"retry_schedule":           strings.Join(schedule, ","),
+		"workers":                  strconv.Itoa(triggerd.DeliveryWorkersDefault),
+		"fast_path_slots":          strconv.Itoa(delivery.FastPathSlotsMin),
+		"rescue_margin":            shortDuration(triggerd.RescueAfterMargin),
+		"rescue_min_margin":        shortDuration(triggerd.RescueAfterMinMargin),
+		"polling_retry_after":      shortDuration(triggerd.PollingRetryAfterDefault),
+		"polling_page_size":        strconv.Itoa(triggerd.PollingPageSizeDefault),
+		"polling_page_max":         strconv.Itoa(poll.PageSizeMax),
+		"event_retention":          shortDuration(triggerd.EventRetentionDefault),
+		"subscription_concurrency": strconv.Itoa(triggerd.SubscriptionConcurrencyDefault),
+		"host_concurrency":         strconv.Itoa(triggerd.HostConcurrencyDefault),
+		"shutdown_timeout":         shortDuration(ShutdownTimeoutDefault),
 	}
 }
 

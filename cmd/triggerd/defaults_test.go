@@ -30,6 +30,9 @@ func TestServeDefaultsMatchTheLibrary(t *testing.T) {
 	require.Equal(t, triggerd.PollingRetryAfterDefault, s.PollingRetryAfter)
 	require.Equal(t, triggerd.PollingPageSizeDefault, s.PollingPageSize)
 	require.Equal(t, triggerd.EventRetentionDefault, s.EventRetention)
+	require.Equal(t, triggerd.SubscriptionConcurrencyDefault, s.SubscriptionConcurrency)
+	require.Equal(t, triggerd.HostConcurrencyDefault, s.HostConcurrency)
+	require.Equal(t, ShutdownTimeoutDefault, s.ShutdownTimeout)
 	require.Zero(t, s.RescueAfter, "empty means the library's default, timeout + RescueAfterMargin")
 	require.Empty(t, s.RetrySchedule, "empty means the library's default schedule")
 
@@ -66,6 +69,9 @@ func TestServeRejectsFlagsOutOfRange(t *testing.T) {
 		{[]string{"--polling-page-size", "1001"}, "--polling-page-size"},
 		{[]string{"--polling-retry-after", "500ms"}, "--polling-retry-after"},
 		{[]string{"--event-retention", "0s"}, "--event-retention"},
+		{[]string{"--subscription-concurrency", "0"}, "--subscription-concurrency"},
+		{[]string{"--host-concurrency", "0"}, "--host-concurrency"},
+		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
 	} {
 		_, err := parseServe(t, tc.args...)
 		require.ErrorContains(t, err, tc.want, tc.args)

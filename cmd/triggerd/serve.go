@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	_ "expvar" // /debug/vars on --debug-addr
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,20 +46,23 @@ func (f dbFlags) dbLabel() string {
 
 type serveCmd struct {
 	dbFlags
-	Addr                  string        `env:"TRIGGERD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
-	Catalog               string        `env:"TRIGGERD_CATALOG" type:"existingfile" help:"Trigger catalog YAML file (default: the built-in web-store demo catalog)."`
-	PublicURL             string        `name:"public-url" env:"TRIGGERD_PUBLIC_URL" help:"Externally visible base URL, used in Location headers and the connector definition (default: http://<addr>)."`
-	AllowPrivateCallbacks bool          `name:"allow-private-callbacks" env:"TRIGGERD_ALLOW_PRIVATE_CALLBACKS" help:"Allow callback URLs on loopback and private addresses (local development and tests only)."`
-	DeliveryTimeout       time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"${delivery_timeout}" help:"Timeout of one POST to a callback (more than 0)."`
-	RetrySchedule         string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: ${retry_schedule})."`
-	Workers               int           `env:"TRIGGERD_WORKERS" default:"${workers}" help:"Queued deliveries in flight at once (at least 1): retries, and events published inside an application's own transaction. First attempts of events published through the API run on their own pool (at least ${fast_path_slots})."`
-	RescueAfter           time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
-	DebugAddr             string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
-	LogLevel              string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	PollingRetryAfter     time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
-	PollingPageSize       int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
-	EventRetention        time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
-	TriggerStateKey       string        `name:"trigger-state-key" env:"TRIGGERD_TRIGGER_STATE_KEY" help:"Key (at least 32 characters, the same on every node) that signs polling trigger states (default: a random key stored in the database on first use). Changing it invalidates every state handed out."`
+	Addr                    string        `env:"TRIGGERD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
+	Catalog                 string        `env:"TRIGGERD_CATALOG" type:"existingfile" help:"Trigger catalog YAML file (default: the built-in web-store demo catalog)."`
+	PublicURL               string        `name:"public-url" env:"TRIGGERD_PUBLIC_URL" help:"Externally visible base URL, used in Location headers and the connector definition (default: http://<addr>)."`
+	AllowPrivateCallbacks   bool          `name:"allow-private-callbacks" env:"TRIGGERD_ALLOW_PRIVATE_CALLBACKS" help:"Allow callback URLs on loopback and private addresses (local development and tests only)."`
+	DeliveryTimeout         time.Duration `name:"delivery-timeout" env:"TRIGGERD_DELIVERY_TIMEOUT" default:"${delivery_timeout}" help:"Timeout of one POST to a callback (more than 0)."`
+	RetrySchedule           string        `name:"retry-schedule" env:"TRIGGERD_RETRY_SCHEDULE" help:"Comma-separated delays before each retry (default: ${retry_schedule})."`
+	Workers                 int           `env:"TRIGGERD_WORKERS" default:"${workers}" help:"Queued deliveries in flight at once (at least 1): retries, and events published inside an application's own transaction. First attempts of events published through the API run on their own pool (at least ${fast_path_slots})."`
+	SubscriptionConcurrency int           `name:"subscription-concurrency" env:"TRIGGERD_SUBSCRIPTION_CONCURRENCY" default:"${subscription_concurrency}" help:"Attempts in flight to one subscription at once (at least 1). Deliveries beyond it wait in the queue without holding a worker, so a subscriber that hangs holds this many, not everyone's; one whose attempts time out gets fewer, down to one."`
+	HostConcurrency         int           `name:"host-concurrency" env:"TRIGGERD_HOST_CONCURRENCY" default:"${host_concurrency}" help:"Attempts in flight to one receiver host at once (at least 1)."`
+	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"TRIGGERD_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"On SIGTERM or SIGINT, how long attempts in flight may take to finish (new requests are answered 503 meanwhile). An attempt still running then is abandoned unrecorded and made again after the restart."`
+	RescueAfter             time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
+	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
+	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
+	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
+	EventRetention          time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
+	TriggerStateKey         string        `name:"trigger-state-key" env:"TRIGGERD_TRIGGER_STATE_KEY" help:"Key (at least 32 characters, the same on every node) that signs polling trigger states (default: a random key stored in the database on first use). Changing it invalidates every state handed out."`
 }
 
 // Validate rejects flag values outside the ranges --help gives, before
@@ -69,6 +74,12 @@ func (c *serveCmd) Validate() error {
 		return fmt.Errorf("--delivery-timeout %s: must be more than 0, e.g. 30s", c.DeliveryTimeout)
 	case c.Workers < 1:
 		return fmt.Errorf("--workers %d: must be at least 1", c.Workers)
+	case c.SubscriptionConcurrency < 1:
+		return fmt.Errorf("--subscription-concurrency %d: must be at least 1", c.SubscriptionConcurrency)
+	case c.HostConcurrency < 1:
+		return fmt.Errorf("--host-concurrency %d: must be at least 1", c.HostConcurrency)
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("--shutdown-timeout %s: must be more than 0", c.ShutdownTimeout)
 	case c.RescueAfter != 0 && c.RescueAfter < c.DeliveryTimeout+triggerd.RescueAfterMinMargin:
 		return fmt.Errorf("--rescue-after %s: must be at least the delivery timeout plus %s (%s)", c.RescueAfter,
 			shortDuration(triggerd.RescueAfterMinMargin), c.DeliveryTimeout+triggerd.RescueAfterMinMargin)
@@ -111,18 +122,20 @@ func (c *serveCmd) Run() error {
 	}
 	defer db.Close()
 	p, err := triggerd.New(ctx, db, triggerd.Config{
-		Catalog:               cat,
-		PublicURL:             publicURL,
-		AllowPrivateCallbacks: c.AllowPrivateCallbacks,
-		DeliveryTimeout:       c.DeliveryTimeout,
-		DeliveryWorkers:       c.Workers,
-		RetrySchedule:         schedule,
-		RescueAfter:           c.RescueAfter,
-		PollingRetryAfter:     c.PollingRetryAfter,
-		PollingPageSize:       c.PollingPageSize,
-		EventRetention:        c.EventRetention,
-		TriggerStateKey:       []byte(c.TriggerStateKey),
-		Logger:                logger,
+		Catalog:                 cat,
+		PublicURL:               publicURL,
+		AllowPrivateCallbacks:   c.AllowPrivateCallbacks,
+		DeliveryTimeout:         c.DeliveryTimeout,
+		DeliveryWorkers:         c.Workers,
+		SubscriptionConcurrency: c.SubscriptionConcurrency,
+		HostConcurrency:         c.HostConcurrency,
+		RetrySchedule:           schedule,
+		RescueAfter:             c.RescueAfter,
+		PollingRetryAfter:       c.PollingRetryAfter,
+		PollingPageSize:         c.PollingPageSize,
+		EventRetention:          c.EventRetention,
+		TriggerStateKey:         []byte(c.TriggerStateKey),
+		Logger:                  logger,
 	})
 	if err != nil {
 		return err
@@ -130,8 +143,9 @@ func (c *serveCmd) Run() error {
 	if err := p.Start(ctx); err != nil {
 		return err
 	}
+	drain := &drainHandler{next: p.Handler()}
 	srv := &http.Server{
-		Handler:           p.Handler(),
+		Handler:           drain,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -159,13 +173,91 @@ func (c *serveCmd) Run() error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return c.drain(logger, srv, drain, p)
+}
+
+// drain shuts down gracefully: new requests are answered 503 with
+// Retry-After (a load balancer or the platform tries another node, or
+// again), requests in flight finish, then deliveries in flight get until
+// --shutdown-timeout. What is still running then is abandoned without a
+// record, so no retry step is used, and made again after the restart.
+func (c *serveCmd) drain(logger *slog.Logger, srv *http.Server, drain *drainHandler, p *triggerd.Publisher) error {
+	start := time.Now()
+	logger.Info("shutting down: draining", "shutdown_timeout", c.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	drain.start()
+	drain.wait(sctx)
+	stopErr := p.Stop(sctx)
+	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
+	defer hcancel()
+	if err := srv.Shutdown(hctx); err != nil {
 		logger.Warn("http shutdown", "error", err)
 	}
-	return p.Stop(sctx)
+	if stopErr != nil {
+		return fmt.Errorf("drain did not complete within --shutdown-timeout %s: %w", c.ShutdownTimeout, stopErr)
+	}
+	logger.Info("drained", "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// drainHandler answers 503 once a drain has started and counts the
+// requests still being served, so the drain can wait for them.
+type drainHandler struct {
+	next http.Handler
+
+	mu       sync.Mutex
+	draining bool
+	inFlight int
+	idle     chan struct{} // closed when draining and nothing is in flight
+}
+
+func (d *drainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	draining := d.draining
+	if !draining {
+		d.inFlight++
+	}
+	d.mu.Unlock()
+	if draining {
+		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"error":{"code":"shutting_down","message":"this triggerd is shutting down; retry in a few seconds (another node, or this one after its restart)"}}`+"\n")
+		return
+	}
+	defer d.done()
+	d.next.ServeHTTP(w, r)
+}
+
+func (d *drainHandler) done() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.inFlight--
+	if d.draining && d.inFlight == 0 {
+		close(d.idle)
+	}
+}
+
+// start turns new requests away from now on.
+func (d *drainHandler) start() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.draining = true
+	d.idle = make(chan struct{})
+	if d.inFlight == 0 {
+		close(d.idle)
+	}
+}
+
+// wait returns once every request that was being served when the drain
+// started has finished, or ctx ends.
+func (d *drainHandler) wait(ctx context.Context) {
+	select {
+	case <-d.idle:
+	case <-ctx.Done():
+	}
 }
 
 func parseSchedule(s string) ([]time.Duration, error) {

@@ -467,6 +467,7 @@ func (e *riverEngine) Stop(ctx context.Context) error {
 	// No new fast-path attempts; let those in flight finish until ctx ends,
 	// then cut them off (their safety-net jobs make them again later).
 	e.running.Store(false)
+	var abandoned error
 	fastDone := make(chan struct{})
 	go func() { e.fastWG.Wait(); close(fastDone) }()
 	select {
@@ -474,20 +475,23 @@ func (e *riverEngine) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		e.fastStop()
 		<-fastDone
+		abandoned = errAbandonedAtStop
 	}
 	defer e.recorder.stop()
 	err := e.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		// Out of patience: cancel what still runs. Those jobs stay in the
-		// table and are rescued on the next start.
+		// Out of patience: cancel what still runs. Those attempts are not
+		// recorded (errAbandoned); their jobs stay in the table and run
+		// again on the next start.
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = e.client.StopAndCancel(cctx)
+		abandoned = errAbandonedAtStop
 	}
 	if err != nil {
 		return fmt.Errorf("stop delivery engine: %w", err)
 	}
-	return nil
+	return abandoned
 }
 
 type deliverWorker struct {
@@ -517,6 +521,11 @@ func attemptNumber(args deliverArgs, metadata []byte) int {
 // recorded and costs no step of the schedule; River runs the job again soon,
 // in this process's successor or another node.
 var errAbandoned = errors.New("attempt abandoned at shutdown; it runs again after the restart")
+
+// errAbandonedAtStop is what Stop returns when its context ended before the
+// attempts in flight did: they were cut off, unrecorded, and run again after
+// the next start.
+var errAbandonedAtStop = errors.New("stop delivery engine: attempts still in flight were abandoned; they run again after the next start")
 
 // soonRetry makes River run a job that returned an error (a database error,
 // or an attempt abandoned at shutdown) again within seconds: these are not
