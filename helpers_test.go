@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -24,16 +23,9 @@ import (
 // storetest.PostgresURLEnv is set.
 func backends(t *testing.T, test func(t *testing.T, postgres bool)) {
 	t.Helper()
-	for _, pg := range []bool{false, true} {
-		name := "SQLite"
-		if pg {
-			name = "Postgres"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			test(t, pg)
-		})
-	}
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		test(t, be == storetest.Postgres)
+	})
 }
 
 // testBundle is a running publisher on a fresh SQLite file, its API on a
@@ -62,17 +54,11 @@ func setup(t *testing.T, opts *setupOpts) *testBundle {
 		opts = &setupOpts{}
 	}
 	ctx := context.Background()
-	var (
-		db  *sql.DB
-		err error
-	)
+	be := storetest.SQLite
 	if opts.postgres {
-		db, err = triggerd.OpenPostgres(ctx, storetest.PostgresURL(t))
-	} else {
-		db, err = triggerd.OpenSQLite(filepath.Join(t.TempDir(), "triggerd.db"))
+		be = storetest.Postgres
 	}
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db := be.Open(t)
 
 	cfg := opts.cfg
 	cfg.AllowPrivateCallbacks = !opts.strict

@@ -5,14 +5,13 @@ import (
 
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/poll"
-	"github.com/triggerd/triggerd/internal/store"
 )
 
 // newPolling builds the polling-trigger side of a Publisher from its Config:
 // the poller behind GET /v1/trigger/{trigger} and the pruner that keeps the
 // event log to its retention. The retention must outlast every pending
 // delivery, since a delivery reads its event's data when it runs.
-func newPolling(st store.Store, cfg Config) (*poll.Poller, *poll.Pruner, error) {
+func newPolling(st poll.Store, cfg Config) (*poll.Poller, *poll.Pruner, error) {
 	retention, timeout := cfg.EventRetention, cfg.DeliveryTimeout
 	if least := delivery.LongestPending(cfg.RetrySchedule, timeout); retention <= least {
 		return nil, nil, fmt.Errorf("event retention %s is too short: pending deliveries read their event's data, and the retry schedule "+

@@ -20,9 +20,7 @@ package triggerd
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,16 +30,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
+	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
-	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
 )
 
@@ -171,7 +167,7 @@ type Config struct {
 // delivery engine on one database.
 type Publisher struct {
 	cfg       Config
-	store     store.Store
+	store     *sqlstore.Store
 	engine    delivery.Engine
 	publisher *publish.Publisher
 	handler   http.Handler
@@ -327,22 +323,50 @@ type Event struct {
 }
 
 // PublishResult is the outcome of one published event.
-type PublishResult = publish.Result
+type PublishResult struct {
+	// ID is triggerd's id of the event ("evt_…"), also the webhook-id of
+	// its single-mode notifications.
+	ID string `json:"id"`
+	// Type is the event's trigger name.
+	Type string `json:"type"`
+	// IdempotencyKey is the Event's ID, when one was given.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	// Duplicate says the idempotency key was published before: ID is the
+	// earlier event's, and nothing new is delivered.
+	Duplicate bool `json:"duplicate"`
+	// Deliveries counts the subscriptions the event was scheduled for.
+	Deliveries int `json:"deliveries"`
+}
 
 // InputError is an event that breaks its trigger's rules; nothing of the call
 // was stored.
-type InputError = publish.InputError
+type InputError struct {
+	// Index is the event's position among the events of the call.
+	Index int
+	// Path is where in the event the problem is, such as "type", "id" or
+	// "data/customer/email".
+	Path string
+	// Message says what is wrong and what is expected.
+	Message string
+	// SchemaMismatch says the event's data broke its trigger's schema (the
+	// event type and id were fine).
+	SchemaMismatch bool
+}
+
+// Error reads "events[i].path: message".
+func (e *InputError) Error() string {
+	return fmt.Sprintf("events[%d].%s: %s", e.Index, e.Path, e.Message)
+}
 
 // Publish appends events to the tenant's log and schedules their deliveries,
-// durably, in a transaction of its own.
+// durably, in a transaction of its own. A tenant that does not exist yet is
+// created.
 func (p *Publisher) Publish(ctx context.Context, tenant string, events ...Event) ([]PublishResult, error) {
 	inputs, err := toInputs(events)
 	if err != nil {
 		return nil, err
 	}
-	return p.publisher.PublishResolving(ctx, func(ctx context.Context, tx *sql.Tx) (string, error) {
-		return p.tenantTx(ctx, tx, tenant)
-	}, inputs)
+	return publicResults(p.publisher.Publish(ctx, publish.Tenant{Name: tenant}, inputs))
 }
 
 // PublishTx publishes inside the application's transaction on the same
@@ -355,27 +379,24 @@ func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant string, ev
 	if err != nil {
 		return nil, err
 	}
-	return p.publishTx(ctx, tx, tenant, inputs)
+	return publicResults(p.publisher.PublishTx(ctx, tx, publish.Tenant{Name: tenant}, inputs))
 }
 
-func (p *Publisher) publishTx(ctx context.Context, tx *sql.Tx, tenant string, inputs []publish.Input) ([]PublishResult, error) {
-	tenantID, err := p.tenantTx(ctx, tx, tenant)
+// publicResults converts publish's results and input errors to the public
+// types, at the boundary, so the internal ones can change freely.
+func publicResults(results []publish.Result, err error) ([]PublishResult, error) {
 	if err != nil {
+		var ie *publish.InputError
+		if errors.As(err, &ie) {
+			return nil, &InputError{Index: ie.Index, Path: ie.Path, Message: ie.Message, SchemaMismatch: ie.SchemaMismatch}
+		}
 		return nil, err
 	}
-	return p.publisher.PublishTx(ctx, tx, tenantID, inputs)
-}
-
-// tenantTx finds (or creates) a tenant by name inside tx.
-func (p *Publisher) tenantTx(ctx context.Context, tx *sql.Tx, tenant string) (string, error) {
-	if tenant == "" {
-		return "", errors.New("publish: tenant name is required")
+	out := make([]PublishResult, len(results))
+	for i, r := range results {
+		out[i] = PublishResult{ID: r.ID, Type: r.Type, IdempotencyKey: r.IdempotencyKey, Duplicate: r.Duplicate, Deliveries: r.Deliveries}
 	}
-	t, err := p.store.EnsureTenantTx(ctx, tx, tenant, "ten_"+ulid.Make().String(), time.Now())
-	if err != nil {
-		return "", fmt.Errorf("publish: %w", err)
-	}
-	return t.ID, nil
+	return out, nil
 }
 
 func toInputs(events []Event) ([]publish.Input, error) {
@@ -408,37 +429,36 @@ var ErrUnauthorized = errors.New("missing or invalid " + APIKeyHeader + " header
 // on every operation, so an application serving its own actions beside
 // triggerd's (connector.Action) authenticates them with the same keys.
 func (p *Publisher) Authenticate(r *http.Request) (string, error) {
-	key := r.Header.Get(APIKeyHeader)
-	if key == "" {
-		return "", ErrUnauthorized
-	}
-	t, err := p.store.TenantByAPIKey(r.Context(), httpapi.HashAPIKey(key))
-	if errors.Is(err, store.ErrNotFound) {
+	t, err := apikey.Authenticate(r.Context(), p.store, r.Header.Get(APIKeyHeader))
+	if errors.Is(err, apikey.ErrMissing) || errors.Is(err, apikey.ErrInvalid) {
 		return "", ErrUnauthorized
 	}
 	if err != nil {
-		return "", fmt.Errorf("authenticate: %w", err)
+		return "", err
 	}
 	return t.Name, nil
 }
 
 // APIKeyPrefix starts every key triggerd issues, so a leaked key is
 // recognisable by secret scanners.
-const APIKeyPrefix = "tdk_"
+const APIKeyPrefix = apikey.Prefix
 
 // CreateAPIKey issues a new API key for a tenant, creating the tenant if it
 // is new. Only a hash is stored: the key is shown once.
 func (p *Publisher) CreateAPIKey(ctx context.Context, tenant string) (string, error) {
-	if strings.TrimSpace(tenant) == "" {
-		return "", errors.New("create api key: tenant name is required")
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("create api key: %w", err)
-	}
-	key := APIKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if _, err := p.store.CreateAPIKey(ctx, tenant, httpapi.HashAPIKey(key), "ten_"+ulid.Make().String(), time.Now()); err != nil {
+	key, _, err := apikey.Create(ctx, p.store, tenant, time.Now())
+	return key, err
+}
+
+// CreateAPIKey issues a new API key for a tenant on db without a Publisher
+// (for a command line or a provisioning script): it migrates db if needed,
+// creates the tenant if it is new, and stores only the key's hash. The key
+// is shown once.
+func CreateAPIKey(ctx context.Context, db *sql.DB, tenant string) (string, error) {
+	st, err := openStore(ctx, db)
+	if err != nil {
 		return "", err
 	}
-	return key, nil
+	key, _, err := apikey.Create(ctx, st, tenant, time.Now())
+	return key, err
 }

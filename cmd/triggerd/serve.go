@@ -297,11 +297,9 @@ func (c *keysCreateCmd) Run() error {
 		return err
 	}
 	defer db.Close()
-	p, err := triggerd.New(ctx, db, triggerd.Config{PublicURL: "http://127.0.0.1"})
-	if err != nil {
-		return err
-	}
-	key, err := p.CreateAPIKey(ctx, c.Tenant)
+	// Only the store: issuing a key needs no delivery engine, job queue
+	// client or connector definition.
+	key, err := triggerd.CreateAPIKey(ctx, db, c.Tenant)
 	if err != nil {
 		return err
 	}

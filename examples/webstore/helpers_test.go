@@ -4,18 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/internal/store/storetest"
 )
 
 // waitFor bounds every wait for a delivery; a passing test never reaches it.
@@ -38,61 +34,25 @@ type testShop struct {
 	logs *logBuffer
 }
 
-// The backends tests run on.
-const (
-	backendSQLite   = "SQLite"
-	backendPostgres = "Postgres"
-)
-
-// postgresURLEnv names the environment variable that enables the
-// PostgreSQL runs, as for triggerd's own tests.
-const postgresURLEnv = "TRIGGERD_TEST_DATABASE_URL"
+// backendSQLite is the backend of the tests that need only one.
+const backendSQLite = storetest.SQLite
 
 // backends runs test once on SQLite and once on PostgreSQL, the latter
-// skipped unless postgresURLEnv is set.
-func backends(t *testing.T, test func(t *testing.T, backend string)) {
+// skipped unless storetest.PostgresURLEnv is set.
+func backends(t *testing.T, test func(t *testing.T, backend storetest.Backend)) {
 	t.Helper()
-	for _, b := range []string{backendSQLite, backendPostgres} {
-		t.Run(b, func(t *testing.T) {
-			t.Parallel()
-			test(t, b)
-		})
-	}
+	storetest.Backends(t, test)
 }
 
-// databaseURL is a fresh database of the backend: a SQLite file in a
-// temporary directory, or a new schema of the PostgreSQL test database,
-// dropped when the test ends.
-func databaseURL(t *testing.T, backend string) string {
+// databaseURL is a fresh database of the backend, as the web store's --db
+// flag takes it: a SQLite file in a temporary directory, or a new schema of
+// the PostgreSQL test database, dropped when the test ends.
+func databaseURL(t *testing.T, backend storetest.Backend) string {
 	t.Helper()
-	if backend == backendSQLite {
-		return filepath.Join(t.TempDir(), "webstore.db")
-	}
-	base := os.Getenv(postgresURLEnv)
-	if base == "" {
-		t.Skipf("PostgreSQL runs are off: set %s=postgres://user@127.0.0.1:5432/db?sslmode=disable to run them", postgresURLEnv)
-	}
-	ctx := context.Background()
-	admin, err := triggerd.OpenPostgres(ctx, base)
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "webstore_test_" + hex.EncodeToString(b)
-	_, err = admin.ExecContext(ctx, `CREATE SCHEMA `+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return backend.DSN(t)
 }
 
-func startShop(t *testing.T, backend string) *testShop {
+func startShop(t *testing.T, backend storetest.Backend) *testShop {
 	t.Helper()
 	ctx := context.Background()
 	db, dialect, err := openDatabase(ctx, databaseURL(t, backend))

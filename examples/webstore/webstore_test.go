@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/connector/lint"
+	"github.com/triggerd/triggerd/internal/store/storetest"
 )
 
 // The seed's scenario end to end: a new order's notification carries its id
@@ -19,7 +20,7 @@ import (
 // URL the connector definition gives it, returns the whole order.
 func TestOrderCreatedThenGetOrderDetails(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, backend string) {
+	backends(t, func(t *testing.T, backend storetest.Backend) {
 		ts := startShop(t, backend)
 		key := ts.key(t, "acme")
 		rv := newReceiver(t)
@@ -82,7 +83,7 @@ func actionURL(t *testing.T, ts *testShop, operationID string, params map[string
 // the failed INSERT rolls back.
 func TestFailedWritePublishesNothing(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, backend string) {
+	backends(t, func(t *testing.T, backend storetest.Backend) {
 		ts := startShop(t, backend)
 		key := ts.key(t, "acme")
 		rv := newReceiver(t)
@@ -125,7 +126,7 @@ func TestFailedWritePublishesNothing(t *testing.T) {
 // fewer fields.
 func TestStatusChangedFilter(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, backend string) {
+	backends(t, func(t *testing.T, backend storetest.Backend) {
 		ts := startShop(t, backend)
 		key := ts.key(t, "acme")
 		completed := newReceiver(t)
@@ -170,7 +171,7 @@ func TestStatusChangedFilter(t *testing.T) {
 // as if it did not exist, and order keys are unique per tenant only.
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, backend string) {
+	backends(t, func(t *testing.T, backend storetest.Backend) {
 		ts := startShop(t, backend)
 		acme, globex := ts.key(t, "acme"), ts.key(t, "globex")
 
@@ -201,7 +202,7 @@ func TestTenantIsolation(t *testing.T) {
 
 func TestListOrders(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, backend string) {
+	backends(t, func(t *testing.T, backend storetest.Backend) {
 		ts := startShop(t, backend)
 		key := ts.key(t, "acme")
 		var ids []int64
@@ -235,7 +236,7 @@ func orderIDs(orders []Order) []int64 {
 // that says what to fix, and creates nothing.
 func TestBadRequests(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, backend string) {
+	backends(t, func(t *testing.T, backend storetest.Backend) {
 		ts := startShop(t, backend)
 		key := ts.key(t, "acme")
 		var o Order

@@ -2,9 +2,7 @@ package delivery
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,46 +28,25 @@ type benchQueue struct {
 }
 
 func queueBackends(b *testing.B, fn func(b *testing.B, q *benchQueue)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			var (
-				db  *sql.DB
-				err error
-			)
-			if name == "sqlite" {
-				db, err = sqlstore.OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
-			} else {
-				db, err = sqlstore.OpenPostgres(ctx, storetest.PostgresURL(b))
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			dialect, err := sqlstore.DetectDialect(db)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st, err := sqlstore.New(db, dialect)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := st.Migrate(ctx, func(ctx context.Context) error { return Migrate(ctx, db, dialect) }); err != nil {
-				b.Fatal(err)
-			}
-			eng, err := New(st, Config{Timeout: TimeoutDefault, Workers: WorkersDefault, RescueAfter: TimeoutDefault + RescueAfterMargin, RetrySchedule: DefaultRetrySchedule()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var exec riverdriver.Executor
-			if dialect == sqlstore.SQLite {
-				exec = riversqlite.New(db).GetExecutor()
-			} else {
-				exec = riverdatabasesql.New(db).GetExecutor()
-			}
-			fn(b, &benchQueue{st: st, engine: eng.(*riverEngine), exec: exec})
-		})
-	}
+	storetest.BenchBackends(b, func(b *testing.B, be storetest.Backend) {
+		ctx := context.Background()
+		st := be.Store(b)
+		db, dialect := st.DB(), st.Dialect()
+		if err := Migrate(ctx, db, dialect); err != nil {
+			b.Fatal(err)
+		}
+		eng, err := New(st, Config{Timeout: TimeoutDefault, Workers: WorkersDefault, RescueAfter: TimeoutDefault + RescueAfterMargin, RetrySchedule: DefaultRetrySchedule()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var exec riverdriver.Executor
+		if dialect == sqlstore.SQLite {
+			exec = riversqlite.New(db).GetExecutor()
+		} else {
+			exec = riverdatabasesql.New(db).GetExecutor()
+		}
+		fn(b, &benchQueue{st: st, engine: eng.(*riverEngine), exec: exec})
+	})
 }
 
 // enqueue inserts n delivery jobs in one transaction and commits, as

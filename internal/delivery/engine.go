@@ -190,7 +190,7 @@ func (sealArgs) Kind() string { return "triggerd.seal_batch" }
 // riverEngine is the Engine on River.
 type riverEngine struct {
 	cfg    Config
-	store  *sqlstore.Store
+	store  Store
 	client *river.Client[*sql.Tx]
 	sender *sender
 	policy policy
@@ -229,7 +229,6 @@ func Migrate(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) error {
 	return nil
 }
 
-// New returns a River-backed engine on the store's database.
 // withDefaults resolves the zero fields that only the engine knows about
 // (the poll interval depends on the database). Timeout, Workers,
 // RetrySchedule and RescueAfter come resolved from the Publisher's Config,
@@ -278,7 +277,7 @@ func (cfg Config) validate() error {
 }
 
 // New returns a River-backed engine on the store's database.
-func New(st *sqlstore.Store, cfg Config) (Engine, error) {
+func New(st Store, cfg Config) (Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
 	}
@@ -396,7 +395,8 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 			})
 			continue
 		}
-		waiting, err := e.store.AddBatchItemTx(ctx, tx, d.SubscriptionID, d.EventSeq, d.EventIDs[0], now)
+		waiting, err := e.store.AddBatchItemTx(ctx, tx, store.BatchItemParams{
+			SubscriptionID: d.SubscriptionID, EventSeq: d.EventSeq, EventID: d.EventIDs[0], Now: now})
 		if err != nil {
 			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
@@ -629,10 +629,11 @@ func (e *riverEngine) seal(ctx context.Context, args sealArgs) error {
 		return fmt.Errorf("seal batch: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	ids, remaining, oldest, err := e.store.TakeBatchTx(ctx, tx, args.SubscriptionID, args.Size, e.cfg.Now().Add(-args.Window))
+	batch, err := e.store.TakeBatchTx(ctx, tx, args.SubscriptionID, args.Size, e.cfg.Now().Add(-args.Window))
 	if err != nil {
 		return fmt.Errorf("seal batch: %w", err)
 	}
+	ids, remaining, oldest := batch.EventIDs, batch.Remaining, batch.OldestRemaining
 	var params []river.InsertManyParams
 	if len(ids) > 0 {
 		params = append(params, river.InsertManyParams{

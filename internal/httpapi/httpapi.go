@@ -6,7 +6,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
+	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -46,7 +46,7 @@ const (
 
 // Config wires the API to the rest of triggerd.
 type Config struct {
-	Store     store.Store
+	Store     Store
 	Catalog   *catalog.Catalog
 	Publisher *publish.Publisher
 	Guard     *netguard.Guard
@@ -151,22 +151,14 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 
 type tenantKey struct{}
 
-// HashAPIKey is how keys are stored: SHA-256 is enough for random 256-bit
-// keys, and lets a lookup stay one indexed read.
-func HashAPIKey(key string) []byte {
-	h := sha256.Sum256([]byte(key))
-	return h[:]
-}
-
 func (a *api) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get(APIKeyHeader)
-		if key == "" {
+		tenant, err := apikey.Authenticate(r.Context(), a.Store, r.Header.Get(APIKeyHeader))
+		if errors.Is(err, apikey.ErrMissing) {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME`")
 			return
 		}
-		tenant, err := a.Store.TenantByAPIKey(r.Context(), HashAPIKey(key))
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, apikey.ErrInvalid) {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "the "+APIKeyHeader+" header holds no valid key")
 			return
 		}
@@ -368,7 +360,7 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, err)
 		return
 	}
-	results, err := a.Publisher.Publish(r.Context(), tenantOf(r).ID, inputs)
+	results, err := a.Publisher.Publish(r.Context(), publish.Tenant{ID: tenantOf(r).ID}, inputs)
 	if err != nil {
 		var ie *publish.InputError
 		if errors.As(err, &ie) {

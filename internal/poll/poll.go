@@ -67,7 +67,7 @@ const (
 
 // Config configures a Poller. Zero fields take the defaults above.
 type Config struct {
-	Store store.Store
+	Store Store
 	// RetryAfter is the Retry-After when nothing more waits; whole
 	// seconds, at least one.
 	RetryAfter time.Duration
@@ -210,7 +210,7 @@ func (p *Poller) Poll(ctx context.Context, req Request) (Result, error) {
 scan:
 	for {
 		// One row more than a page tells whether the log goes on.
-		rows, err := p.cfg.Store.EventsAfter(ctx, req.TenantID, req.Trigger.Name, cursor, size+1)
+		rows, err := p.cfg.Store.EventsAfter(ctx, store.LogQuery{TenantID: req.TenantID, EventType: req.Trigger.Name, After: cursor, Limit: size + 1})
 		if err != nil {
 			return Result{}, fmt.Errorf("poll: %w", err)
 		}

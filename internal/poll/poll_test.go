@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,7 +27,7 @@ func id(prefix string) string { return fmt.Sprintf("%s_%08d", prefix, ids.Add(1)
 // bundle is a migrated store with one tenant, and the demo catalog.
 type bundle struct {
 	ctx    context.Context
-	st     store.Store
+	st     *sqlstore.Store
 	tenant string
 	cat    *catalog.Catalog
 	now    time.Time
@@ -37,41 +36,18 @@ type bundle struct {
 // backends runs test on SQLite, and on PostgreSQL when configured.
 func backends(t *testing.T, test func(t *testing.T, b *bundle)) {
 	t.Helper()
-	for _, pg := range []bool{false, true} {
-		name := "SQLite"
-		if pg {
-			name = "Postgres"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			test(t, newBundle(t, pg))
-		})
-	}
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		test(t, newBundle(t, be))
+	})
 }
 
-func newBundle(t *testing.T, postgres bool) *bundle {
+func newBundle(t *testing.T, be storetest.Backend) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	var (
-		st  *sqlstore.Store
-		err error
-	)
-	if postgres {
-		db, err := sqlstore.OpenPostgres(ctx, storetest.PostgresURL(t))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		st, err = sqlstore.New(db, sqlstore.Postgres)
-		require.NoError(t, err)
-	} else {
-		db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "triggerd.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		st, err = sqlstore.New(db, sqlstore.SQLite)
-		require.NoError(t, err)
-	}
-	require.NoError(t, st.Migrate(ctx, nil))
+	st := be.Store(t)
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	tenant, err := st.CreateAPIKey(ctx, "acme", hash("acme"), id("ten"), now)
+	tenant, err := st.CreateAPIKey(ctx, store.APIKeyParams{
+		Tenant: store.TenantParams{Name: "acme", NewID: id("ten"), Now: now}, KeyHash: hash("acme")})
 	require.NoError(t, err)
 	return &bundle{ctx: ctx, st: st, tenant: tenant.ID, cat: catalog.Demo(), now: now}
 }
@@ -183,7 +159,7 @@ func TestFirstPollStartsAtTheEnd(t *testing.T) {
 			// test running beside this one) is open, events that
 			// committed just before the first call are not final yet;
 			// they come after that state rather than be lost.
-			require.Equal(t, b.st.(*sqlstore.Store).Dialect(), sqlstore.Postgres, "on SQLite the first state is exact")
+			require.Equal(t, b.st.Dialect(), sqlstore.Postgres, "on SQLite the first state is exact")
 			require.Equal(t, []int{1, 2, 3}, got)
 			return
 		}
@@ -283,9 +259,10 @@ func TestFiltersSkipButAdvance(t *testing.T) {
 
 func TestStateIsBoundAndTamperEvident(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, false)
+	b := newBundle(t, storetest.SQLite)
 	p := newPoller(t, b, poll.Config{})
-	other, err := b.st.CreateAPIKey(b.ctx, "globex", hash("globex"), id("ten"), b.now)
+	other, err := b.st.CreateAPIKey(b.ctx, store.APIKeyParams{
+		Tenant: store.TenantParams{Name: "globex", NewID: id("ten"), Now: b.now}, KeyHash: hash("globex")})
 	require.NoError(t, err)
 	req := poll.Request{TenantID: b.tenant, Trigger: b.trigger("order.created")}
 	first, err := p.Poll(b.ctx, req)
@@ -398,7 +375,7 @@ func TestPruned(t *testing.T) {
 
 func TestPrunerRunsPeriodically(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, false)
+	b := newBundle(t, storetest.SQLite)
 	var clock atomic.Int64
 	clock.Store(b.now.UnixNano())
 	pruner := &poll.Pruner{Store: b.st, Retention: time.Hour, Interval: time.Millisecond,
@@ -428,7 +405,7 @@ func must[T any](v T, err error) T {
 
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, false)
+	b := newBundle(t, storetest.SQLite)
 	for _, tc := range []struct {
 		cfg  poll.Config
 		want string

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/triggerd/triggerd/internal/store"
 )
 
 const (
@@ -30,7 +28,7 @@ const (
 // process. On PostgreSQL every node runs one, and the store lets one node
 // prune at a time (an advisory lock the others do not wait for).
 type Pruner struct {
-	Store     store.Store
+	Store     Store
 	Retention time.Duration
 	// Interval is the time between runs; zero means PruneIntervalDefault.
 	Interval time.Duration

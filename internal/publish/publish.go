@@ -70,9 +70,20 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("events[%d].%s: %s", e.Index, e.Path, e.Message)
 }
 
+// Tenant says whose log events go to. The HTTP API knows the tenant's ID
+// from the authenticated key; an application publishing as a library names
+// the tenant, which is found, or created if new, inside the publishing
+// transaction, so a first event and its tenant commit together.
+type Tenant struct {
+	// ID is the tenant's id; when set, Name is ignored.
+	ID string
+	// Name is the tenant's name, used when ID is empty.
+	Name string
+}
+
 // Publisher appends events and schedules their deliveries.
 type Publisher struct {
-	Store   store.Store
+	Store   Store
 	Catalog *catalog.Catalog
 	Engine  delivery.Engine
 	Now     func() time.Time
@@ -115,14 +126,43 @@ func (p *Publisher) Validate(inputs []Input) error {
 // PublishTx validates inputs, then appends them to the tenant's log and
 // schedules their deliveries inside tx. Nothing is visible to delivery until
 // tx commits; if it rolls back, nothing happened.
-func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input) ([]Result, error) {
+func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant Tenant, inputs []Input) ([]Result, error) {
 	if err := p.Validate(inputs); err != nil {
+		return nil, err
+	}
+	if err := checkTenant(tenant); err != nil {
+		return nil, err
+	}
+	tenantID, err := p.resolveTx(ctx, tx, tenant)
+	if err != nil {
 		return nil, err
 	}
 	// The caller commits, at a moment only it knows: first attempts wait for
 	// the queue (no fast path).
 	results, _, err := p.publishValidTx(ctx, tx, tenantID, inputs, false)
 	return results, err
+}
+
+// checkTenant refuses a Tenant that names no one, before any transaction
+// opens.
+func checkTenant(t Tenant) error {
+	if t.ID == "" && t.Name == "" {
+		return errors.New("publish: tenant name is required")
+	}
+	return nil
+}
+
+// resolveTx returns the tenant's id, finding or creating the tenant by name
+// inside tx when only the name is known.
+func (p *Publisher) resolveTx(ctx context.Context, tx *sql.Tx, t Tenant) (string, error) {
+	if t.ID != "" {
+		return t.ID, nil
+	}
+	ten, err := p.Store.EnsureTenantTx(ctx, tx, store.TenantParams{Name: t.Name, NewID: store.NewTenantID(), Now: p.Now()})
+	if err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	return ten.ID, nil
 }
 
 func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input, fast bool) ([]Result, delivery.Dispatch, error) {
@@ -202,14 +242,11 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 // the transaction opens, so bad input never holds the database's writer.
 // Knowing the moment of the commit, it starts first attempts in this process
 // right away (the engine's fast path).
-func (p *Publisher) Publish(ctx context.Context, tenantID string, inputs []Input) ([]Result, error) {
-	return p.PublishResolving(ctx, func(context.Context, *sql.Tx) (string, error) { return tenantID, nil }, inputs)
-}
-
-// PublishResolving is Publish for a caller that finds the tenant inside the
-// transaction (creating it if new).
-func (p *Publisher) PublishResolving(ctx context.Context, tenant func(context.Context, *sql.Tx) (string, error), inputs []Input) ([]Result, error) {
+func (p *Publisher) Publish(ctx context.Context, tenant Tenant, inputs []Input) ([]Result, error) {
 	if err := p.Validate(inputs); err != nil {
+		return nil, err
+	}
+	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
 	tx, err := p.Store.DB().BeginTx(ctx, nil)
@@ -217,7 +254,7 @@ func (p *Publisher) PublishResolving(ctx context.Context, tenant func(context.Co
 		return nil, fmt.Errorf("publish: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	tenantID, err := tenant(ctx, tx)
+	tenantID, err := p.resolveTx(ctx, tx, tenant)
 	if err != nil {
 		return nil, err
 	}

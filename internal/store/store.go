@@ -1,17 +1,21 @@
 // Package store is triggerd's durable state: tenants and their API keys, the
 // register of subscribers, the event log and the record of delivery attempts.
 //
-// Every backend implements [Store], and the conformance suite in storetest
-// runs against each of them, so the rest of triggerd never needs to know which
-// database it runs on. Writes that must commit together with the caller's own
-// data (publishing inside an application transaction) take a *sql.Tx.
+// This package holds the types every part of triggerd shares; the one
+// implementation, on database/sql, is sqlstore, checked on every supported
+// database by the conformance suite in storetest. There is no interface of
+// the whole store here: each consumer (publish, poll, httpapi, delivery,
+// apikey) declares the few methods it uses, so its dependencies are visible
+// where they are used and its tests know what they must provide. Writes that
+// must commit together with the caller's own data (publishing inside an
+// application transaction) take a *sql.Tx.
 package store
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // ErrNotFound is returned when a row does not exist, or exists for another
@@ -23,6 +27,28 @@ type Tenant struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+}
+
+// NewTenantID returns a fresh tenant id. A tenant is created both when its
+// first key is issued and when an application first publishes for it, so
+// both ask here.
+func NewTenantID() string { return "ten_" + ulid.Make().String() }
+
+// TenantParams names a tenant to find, or to create with NewID if it does
+// not exist yet.
+type TenantParams struct {
+	Name  string
+	NewID string
+	Now   time.Time
+}
+
+// APIKeyParams stores a new API key for a tenant.
+type APIKeyParams struct {
+	// Tenant is the key's owner, created if it does not exist yet.
+	Tenant TenantParams
+	// KeyHash is the key's hash (apikey.Hash); the key itself is never
+	// stored.
+	KeyHash []byte
 }
 
 // SubscriptionState is the life-cycle state of a subscription.
@@ -183,108 +209,34 @@ type AttemptRecord struct {
 	Deactivate string
 }
 
-// Store is the durable state behind a triggerd publisher.
-type Store interface {
-	// CreateAPIKey stores the hash of a new key for a tenant, creating the
-	// tenant if it is new.
-	CreateAPIKey(ctx context.Context, tenantName string, keyHash []byte, newTenantID string, now time.Time) (Tenant, error)
+// BatchItemParams queues an event for a batch-mode subscription's next
+// notification.
+type BatchItemParams struct {
+	SubscriptionID string
+	// EventSeq orders the batch, and makes queueing the same event twice a
+	// no-op.
+	EventSeq int64
+	EventID  string
+	Now      time.Time
+}
 
-	// EnsureTenantTx returns the tenant with this name inside tx, creating
-	// it (with newID) if it does not exist.
-	EnsureTenantTx(ctx context.Context, tx *sql.Tx, name, newID string, now time.Time) (Tenant, error)
+// Batch is what TakeBatchTx took from a subscription's waiting events.
+type Batch struct {
+	// EventIDs are the events of the notification to send, oldest first;
+	// empty when no batch is due.
+	EventIDs []string
+	// Remaining is how many events still wait after these.
+	Remaining int
+	// OldestRemaining is when the oldest remaining event was queued (zero
+	// when none remain).
+	OldestRemaining time.Time
+}
 
-	// TenantByAPIKey finds the tenant owning a key hash.
-	TenantByAPIKey(ctx context.Context, keyHash []byte) (Tenant, error)
-
-	// TenantByName finds a tenant.
-	TenantByName(ctx context.Context, name string) (Tenant, error)
-
-	// CreateSubscription registers a callback. If the tenant already has a
-	// live subscription with the same trigger and callback URL, that one is
-	// returned with created=false instead (the platform re-subscribes on every
-	// save of a flow, trigger-pain-points.md §6, #2); its filters are updated
-	// to the new ones and it is made active again.
-	CreateSubscription(ctx context.Context, p SubscriptionParams) (sub Subscription, created bool, err error)
-
-	// Subscription returns a tenant's subscription, deleted ones included.
-	Subscription(ctx context.Context, tenantID, id string) (Subscription, error)
-
-	// SubscriptionByID returns any subscription, for the delivery engine.
-	SubscriptionByID(ctx context.Context, id string) (Subscription, error)
-
-	// Subscriptions lists a tenant's subscriptions that are not deleted,
-	// oldest first.
-	Subscriptions(ctx context.Context, tenantID string) ([]Subscription, error)
-
-	// DeleteSubscription marks a tenant's subscription deleted. Deleting one
-	// already deleted succeeds; ErrNotFound means the tenant never owned it.
-	DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error
-
-	// ActiveSubscriptionsTx lists the active subscriptions of a tenant's
-	// trigger inside the publishing transaction.
-	ActiveSubscriptionsTx(ctx context.Context, tx *sql.Tx, tenantID, trigger string) ([]Subscription, error)
-
-	// InsertEventsTx appends events to the log inside tx. An event whose
-	// idempotency key the tenant already used is not inserted again.
-	InsertEventsTx(ctx context.Context, tx *sql.Tx, events []EventParams) ([]InsertedEvent, error)
-
-	// Events returns events by id, in the order asked.
-	Events(ctx context.Context, ids []string) ([]Event, error)
-
-	// RecordAttemptsTx stores attempts inside tx (the delivery engine
-	// commits many at once, with its queue changes). The ID is set only when
-	// one attempt is recorded.
-	RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []AttemptRecord) error
-
-	// AttemptedTx reports, inside tx, which of the (subscription, webhook
-	// id) pairs of these webhook ids have at least one recorded attempt.
-	AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string) (map[[2]string]bool, error)
-
-	// Attempts lists the latest attempts of a tenant's subscription, newest
-	// first.
-	Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]Attempt, error)
-
-	// AddBatchItemTx queues an event for a batch-mode subscription's next
-	// notification inside tx and returns how many events now wait for it.
-	AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID string, eventSeq int64, eventID string, now time.Time) (int, error)
-
-	// TakeBatchTx removes up to limit waiting events of a subscription,
-	// oldest first, if a batch is due: limit events wait, or the oldest was
-	// queued at or before dueBy. It says how many remain and when the oldest
-	// remaining one was queued.
-	TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) (eventIDs []string, remaining int, oldestRemaining time.Time, err error)
-
-	// EventsAfter returns up to limit events of a tenant's event type that
-	// come after the cursor in log order, oldest first. It returns only
-	// events whose place in the log is final: no event committed later can
-	// sort before one already returned, so a reader that resumes after the
-	// last one misses nothing and repeats nothing.
-	EventsAfter(ctx context.Context, tenantID, eventType string, after Cursor, limit int) ([]LogEntry, error)
-
-	// LogEnd returns a cursor at the current end of the log: every event
-	// whose place is final now is at or before it, and every event that is
-	// not final yet will come after it.
-	LogEnd(ctx context.Context) (Cursor, error)
-
-	// PrunedThrough returns the highest cursor of an event of a tenant's
-	// event type that PruneEvents deleted, or the zero Cursor. An event
-	// after a reader's cursor was lost to retention exactly when this is
-	// greater than that cursor.
-	PrunedThrough(ctx context.Context, tenantID, eventType string) (Cursor, error)
-
-	// PruneEvents deletes up to limit events created before the cutoff that
-	// no waiting batch item references, remembering per tenant and event
-	// type the highest cursor deleted, and returns how many it deleted. On
-	// PostgreSQL only one node prunes at a time: the others delete nothing
-	// and return 0.
-	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
-
-	// EnsureSetting stores value under name unless a value is stored there
-	// already, and returns the stored value: nodes that start together on
-	// one database all end up with the value the first of them stored.
-	EnsureSetting(ctx context.Context, name string, value []byte, now time.Time) ([]byte, error)
-
-	// DB is the database the store lives in, for transactions that span the
-	// store and the job queue.
-	DB() *sql.DB
+// LogQuery selects a page of a tenant's event log, for EventsAfter.
+type LogQuery struct {
+	TenantID  string
+	EventType string
+	// After is the cursor the page starts after.
+	After Cursor
+	Limit int
 }

@@ -34,8 +34,13 @@ const (
 		ORDER BY xid, seq LIMIT $5`
 )
 
-// EventsAfter implements store.Store.
-func (s *Store) EventsAfter(ctx context.Context, tenantID, eventType string, after store.Cursor, limit int) ([]store.LogEntry, error) {
+// EventsAfter returns up to limit events of a tenant's event type that
+// come after the cursor in log order, oldest first. It returns only
+// events whose place in the log is final: no event committed later can
+// sort before one already returned, so a reader that resumes after the
+// last one misses nothing and repeats nothing.
+func (s *Store) EventsAfter(ctx context.Context, q store.LogQuery) ([]store.LogEntry, error) {
+	tenantID, eventType, after, limit := q.TenantID, q.EventType, q.After, q.Limit
 	var (
 		rows *sql.Rows
 		err  error
@@ -71,7 +76,11 @@ func (s *Store) EventsAfter(ctx context.Context, tenantID, eventType string, aft
 	return out, nil
 }
 
-// LogEnd implements store.Store. On SQLite it is the highest seq ever
+// LogEnd returns a cursor at the current end of the log: every event
+// whose place is final now is at or before it, and every event that is
+// not final yet will come after it.
+//
+// On SQLite it is the highest seq ever
 // assigned (sqlite_sequence keeps it across deletes); every seq up to it has
 // committed or rolled back. On PostgreSQL it is just below the horizon: every
 // transaction with a smaller id has finished, so its events are final and
@@ -96,7 +105,10 @@ func (s *Store) LogEnd(ctx context.Context) (store.Cursor, error) {
 	return store.Cursor{XID: xmin - 1, Seq: math.MaxInt64}, nil
 }
 
-// PrunedThrough implements store.Store.
+// PrunedThrough returns the highest cursor of an event of a tenant's
+// event type that PruneEvents deleted, or the zero Cursor. An event
+// after a reader's cursor was lost to retention exactly when this is
+// greater than that cursor.
 func (s *Store) PrunedThrough(ctx context.Context, tenantID, eventType string) (store.Cursor, error) {
 	var (
 		xid = "0"
@@ -122,7 +134,13 @@ func (s *Store) PrunedThrough(ctx context.Context, tenantID, eventType string) (
 	return c, nil
 }
 
-// PruneEvents implements store.Store. The deletion and the record of what it
+// PruneEvents deletes up to limit events created before the cutoff that
+// no waiting batch item references, remembering per tenant and event
+// type the highest cursor deleted, and returns how many it deleted. On
+// PostgreSQL only one node prunes at a time: the others delete nothing
+// and return 0.
+//
+// The deletion and the record of what it
 // deleted commit together, so a poller either still finds an event or learns
 // that it is gone.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
@@ -202,7 +220,9 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	return n, nil
 }
 
-// EnsureSetting implements store.Store.
+// EnsureSetting stores value under name unless a value is stored there
+// already, and returns the stored value: nodes that start together on
+// one database all end up with the value the first of them stored.
 func (s *Store) EnsureSetting(ctx context.Context, name string, value []byte, now time.Time) ([]byte, error) {
 	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO triggerd_setting (name, value, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO NOTHING`), name, value, micros(now)); err != nil {

@@ -1,4 +1,4 @@
-// Package sqlstore implements store.Store on database/sql. One set of queries
+// Package sqlstore is triggerd's store on database/sql. One set of queries
 // serves every supported database; the dialect only changes placeholders and
 // the migrations. Using database/sql for every backend is deliberate: an
 // embedding application passes its own *sql.Tx to publish events inside its
@@ -42,14 +42,14 @@ const migrationLockKey = 0x74726967 // "trig"
 //go:embed migration
 var migrationFS embed.FS
 
-// Store is a store.Store on a database/sql pool.
+// Store is triggerd's durable state on a database/sql pool. It satisfies
+// the store interfaces that publish, poll, httpapi, delivery and apikey
+// declare (checked in sqlstore_test.go).
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	queries sync.Map // query text with ? → the dialect's form
 }
-
-var _ store.Store = (*Store)(nil)
 
 // New returns a store on db. Call Migrate before use.
 func New(db *sql.DB, dialect Dialect) (*Store, error) {
@@ -194,19 +194,20 @@ func callbackHash(url string) []byte {
 	return h[:]
 }
 
-// CreateAPIKey implements store.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, tenantName string, keyHash []byte, newTenantID string, now time.Time) (store.Tenant, error) {
+// CreateAPIKey stores the hash of a new key for a tenant, creating the
+// tenant if it is new.
+func (s *Store) CreateAPIKey(ctx context.Context, p store.APIKeyParams) (store.Tenant, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	t, err := s.EnsureTenantTx(ctx, tx, tenantName, newTenantID, now)
+	t, err := s.EnsureTenantTx(ctx, tx, p.Tenant)
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at) VALUES (?, ?, ?)`),
-		keyHash, t.ID, micros(now)); err != nil {
+		p.KeyHash, t.ID, micros(p.Tenant.Now)); err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -215,15 +216,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantName string, keyHash []b
 	return t, nil
 }
 
-// EnsureTenantTx implements store.Store.
-func (s *Store) EnsureTenantTx(ctx context.Context, tx *sql.Tx, name, newID string, now time.Time) (store.Tenant, error) {
+// EnsureTenantTx returns the tenant with this name inside tx, creating
+// it (with newID) if it does not exist.
+func (s *Store) EnsureTenantTx(ctx context.Context, tx *sql.Tx, p store.TenantParams) (store.Tenant, error) {
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_tenant (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		newID, name, micros(now)); err != nil {
-		return store.Tenant{}, fmt.Errorf("ensure tenant %q: %w", name, err)
+		p.NewID, p.Name, micros(p.Now)); err != nil {
+		return store.Tenant{}, fmt.Errorf("ensure tenant %q: %w", p.Name, err)
 	}
-	t, err := s.scanTenant(tx.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), name))
+	t, err := s.scanTenant(tx.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), p.Name))
 	if err != nil {
-		return store.Tenant{}, fmt.Errorf("ensure tenant %q: %w", name, err)
+		return store.Tenant{}, fmt.Errorf("ensure tenant %q: %w", p.Name, err)
 	}
 	return t, nil
 }
@@ -241,21 +243,12 @@ func (s *Store) scanTenant(row *sql.Row) (store.Tenant, error) {
 	return t, nil
 }
 
-// TenantByAPIKey implements store.Store.
+// TenantByAPIKey finds the tenant owning a key hash.
 func (s *Store) TenantByAPIKey(ctx context.Context, keyHash []byte) (store.Tenant, error) {
 	t, err := s.scanTenant(s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.name, t.created_at
 		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id WHERE k.key_hash = ?`), keyHash))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return t, fmt.Errorf("find tenant by api key: %w", err)
-	}
-	return t, err
-}
-
-// TenantByName implements store.Store.
-func (s *Store) TenantByName(ctx context.Context, name string) (store.Tenant, error) {
-	t, err := s.scanTenant(s.db.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM triggerd_tenant WHERE name = ?`), name))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return t, fmt.Errorf("find tenant %q: %w", name, err)
 	}
 	return t, err
 }
@@ -297,7 +290,11 @@ func encodeFilters(f map[string]string) string {
 	return string(b)
 }
 
-// CreateSubscription implements store.Store.
+// CreateSubscription registers a callback. If the tenant already has a
+// live subscription with the same trigger and callback URL, that one is
+// returned with created=false instead (the platform re-subscribes on every
+// save of a flow, trigger-pain-points.md §6, #2); its filters are updated
+// to the new ones and it is made active again.
 func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionParams) (store.Subscription, bool, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -426,7 +423,7 @@ func (s *Store) addHealthMany(ctx context.Context, subs []store.Subscription) er
 	return nil
 }
 
-// Subscription implements store.Store.
+// Subscription returns a tenant's subscription, deleted ones included.
 func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE tenant_id = ? AND id = ?`), tenantID, id))
@@ -439,7 +436,7 @@ func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Su
 	return sub, s.addHealth(ctx, &sub)
 }
 
-// SubscriptionByID implements store.Store.
+// SubscriptionByID returns any subscription, for the delivery engine.
 func (s *Store) SubscriptionByID(ctx context.Context, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE id = ?`), id))
@@ -468,7 +465,8 @@ func (s *Store) querySubscriptions(ctx context.Context, q interface {
 	return subs, rows.Err()
 }
 
-// Subscriptions implements store.Store.
+// Subscriptions lists a tenant's subscriptions that are not deleted,
+// oldest first.
 func (s *Store) Subscriptions(ctx context.Context, tenantID string) ([]store.Subscription, error) {
 	subs, err := s.querySubscriptions(ctx, s.db, `SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE tenant_id = ? AND state <> 'deleted' ORDER BY created_at, id`, tenantID)
@@ -481,7 +479,8 @@ func (s *Store) Subscriptions(ctx context.Context, tenantID string) ([]store.Sub
 	return subs, nil
 }
 
-// DeleteSubscription implements store.Store.
+// DeleteSubscription marks a tenant's subscription deleted. Deleting one
+// already deleted succeeds; ErrNotFound means the tenant never owned it.
 func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET state = 'deleted', state_reason = 'deregistered', updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), micros(now), tenantID, id)
@@ -499,7 +498,8 @@ func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string, now
 	return err
 }
 
-// ActiveSubscriptionsTx implements store.Store.
+// ActiveSubscriptionsTx lists the active subscriptions of a tenant's
+// trigger inside the publishing transaction.
 func (s *Store) ActiveSubscriptionsTx(ctx context.Context, tx *sql.Tx, tenantID, trigger string) ([]store.Subscription, error) {
 	subs, err := s.querySubscriptions(ctx, tx, `SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE tenant_id = ? AND trigger_name = ? AND state = 'active' ORDER BY id`, tenantID, trigger)
@@ -539,7 +539,8 @@ func rowsPlaceholders(n, cols int) string {
 	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
-// InsertEventsTx implements store.Store.
+// InsertEventsTx appends events to the log inside tx. An event whose
+// idempotency key the tenant already used is not inserted again.
 func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.EventParams) ([]store.InsertedEvent, error) {
 	inserted := make(map[string]store.Event, len(events))
 	for start := 0; start < len(events); start += insertChunk {
@@ -590,7 +591,7 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 	return out, nil
 }
 
-// Events implements store.Store.
+// Events returns events by id, in the order asked.
 func (s *Store) Events(ctx context.Context, ids []string) ([]store.Event, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -630,7 +631,11 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// RecordAttemptsTx implements store.Store. Attempts are written with
+// RecordAttemptsTx stores attempts inside tx (the delivery engine
+// commits many at once, with its queue changes). The ID is set only when
+// one attempt is recorded.
+//
+// Attempts are written with
 // multi-row INSERTs; the ID is set only when a single attempt is recorded.
 func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []store.AttemptRecord) error {
 	for start := 0; start < len(records); start += insertChunk {
@@ -670,7 +675,8 @@ func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []stor
 	return nil
 }
 
-// AttemptedTx implements store.Store.
+// AttemptedTx reports, inside tx, which of the (subscription, webhook
+// id) pairs of these webhook ids have at least one recorded attempt.
 func (s *Store) AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string) (map[[2]string]bool, error) {
 	out := map[[2]string]bool{}
 	for start := 0; start < len(webhookIDs); start += insertChunk {
@@ -700,7 +706,8 @@ func (s *Store) AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string
 	return out, nil
 }
 
-// Attempts implements store.Store.
+// Attempts lists the latest attempts of a tenant's subscription, newest
+// first.
 func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]store.Attempt, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.subscription_id, a.webhook_id, a.event_ids, a.number, a.started_at,
 		a.duration_us, a.status, a.error, a.outcome, a.next_attempt_at
@@ -734,13 +741,15 @@ func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, l
 	return out, rows.Err()
 }
 
-// AddBatchItemTx implements store.Store.
-func (s *Store) AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID string, eventSeq int64, eventID string, now time.Time) (int, error) {
+// AddBatchItemTx queues an event for a batch-mode subscription's next
+// notification inside tx and returns how many events now wait for it.
+func (s *Store) AddBatchItemTx(ctx context.Context, tx *sql.Tx, p store.BatchItemParams) (int, error) {
+	subscriptionID := p.SubscriptionID
 	if err := s.lockSubscriptionTx(ctx, tx, subscriptionID); err != nil {
 		return 0, fmt.Errorf("queue batch item: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_batch_item (subscription_id, event_seq, event_id, created_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, event_seq) DO NOTHING`), subscriptionID, eventSeq, eventID, micros(now)); err != nil {
+		VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, event_seq) DO NOTHING`), subscriptionID, p.EventSeq, p.EventID, micros(p.Now)); err != nil {
 		return 0, fmt.Errorf("queue batch item: %w", err)
 	}
 	var n int
@@ -750,22 +759,25 @@ func (s *Store) AddBatchItemTx(ctx context.Context, tx *sql.Tx, subscriptionID s
 	return n, nil
 }
 
-// TakeBatchTx implements store.Store.
-func (s *Store) TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) ([]string, int, time.Time, error) {
+// TakeBatchTx removes up to limit waiting events of a subscription,
+// oldest first, if a batch is due: limit events wait, or the oldest was
+// queued at or before dueBy. It says how many remain and when the oldest
+// remaining one was queued.
+func (s *Store) TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID string, limit int, dueBy time.Time) (store.Batch, error) {
 	if err := s.lockSubscriptionTx(ctx, tx, subscriptionID); err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		return store.Batch{}, fmt.Errorf("take batch: %w", err)
 	}
 	waiting, oldest, err := s.batchState(ctx, tx, subscriptionID)
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		return store.Batch{}, fmt.Errorf("take batch: %w", err)
 	}
 	if waiting == 0 || (waiting < limit && oldest.After(dueBy)) {
-		return nil, waiting, oldest, nil
+		return store.Batch{Remaining: waiting, OldestRemaining: oldest}, nil
 	}
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT event_seq, event_id FROM triggerd_batch_item
 		WHERE subscription_id = ? ORDER BY event_seq LIMIT ?`), subscriptionID, limit)
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		return store.Batch{}, fmt.Errorf("take batch: %w", err)
 	}
 	var (
 		ids     []string
@@ -775,22 +787,22 @@ func (s *Store) TakeBatchTx(ctx context.Context, tx *sql.Tx, subscriptionID stri
 		var id string
 		if err := rows.Scan(&lastSeq, &id); err != nil {
 			rows.Close()
-			return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+			return store.Batch{}, fmt.Errorf("take batch: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		return store.Batch{}, fmt.Errorf("take batch: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM triggerd_batch_item WHERE subscription_id = ? AND event_seq <= ?`), subscriptionID, lastSeq); err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		return store.Batch{}, fmt.Errorf("take batch: %w", err)
 	}
 	remaining, oldest, err := s.batchState(ctx, tx, subscriptionID)
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("take batch: %w", err)
+		return store.Batch{}, fmt.Errorf("take batch: %w", err)
 	}
-	return ids, remaining, oldest, nil
+	return store.Batch{EventIDs: ids, Remaining: remaining, OldestRemaining: oldest}, nil
 }
 
 func (s *Store) batchState(ctx context.Context, tx *sql.Tx, subscriptionID string) (int, time.Time, error) {

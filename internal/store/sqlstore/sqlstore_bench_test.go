@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -32,46 +31,16 @@ type benchStore struct {
 // backends runs fn against a fresh store on each available database, with
 // one tenant and subs active subscriptions to order.created.
 func backends(b *testing.B, subs int, fn func(b *testing.B, s *benchStore)) {
-	open := map[string]func(b *testing.B) *sql.DB{
-		"sqlite": func(b *testing.B) *sql.DB {
-			db, err := sqlstore.OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return db
-		},
-		"postgres": func(b *testing.B) *sql.DB {
-			db, err := sqlstore.OpenPostgres(context.Background(), storetest.PostgresURL(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return db
-		},
-	}
-	for _, name := range []string{"sqlite", "postgres"} {
-		b.Run(name, func(b *testing.B) {
-			db := open[name](b)
-			b.Cleanup(func() { db.Close() })
-			fn(b, newBenchStore(b, db, subs))
-		})
-	}
+	storetest.BenchBackends(b, func(b *testing.B, be storetest.Backend) {
+		fn(b, newBenchStore(b, be.Store(b), subs))
+	})
 }
 
-func newBenchStore(b *testing.B, db *sql.DB, subs int) *benchStore {
+func newBenchStore(b *testing.B, st *sqlstore.Store, subs int) *benchStore {
 	ctx := context.Background()
-	dialect, err := sqlstore.DetectDialect(db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlstore.New(db, dialect)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := st.Migrate(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
 	now := time.Now()
-	t, err := st.CreateAPIKey(ctx, "bench", []byte("bench-key-hash"), "ten_bench", now)
+	t, err := st.CreateAPIKey(ctx, store.APIKeyParams{
+		Tenant: store.TenantParams{Name: "bench", NewID: "ten_bench", Now: now}, KeyHash: []byte("bench-key-hash")})
 	if err != nil {
 		b.Fatal(err)
 	}

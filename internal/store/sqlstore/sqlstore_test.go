@@ -2,48 +2,34 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/internal/store"
+	"github.com/triggerd/triggerd/internal/apikey"
+	"github.com/triggerd/triggerd/internal/delivery"
+	"github.com/triggerd/triggerd/internal/httpapi"
+	"github.com/triggerd/triggerd/internal/poll"
+	"github.com/triggerd/triggerd/internal/publish"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
 	"github.com/triggerd/triggerd/internal/store/storetest"
 )
 
-func migrated(t *testing.T, db *sql.DB) *sqlstore.Store {
-	t.Helper()
-	dialect, err := sqlstore.DetectDialect(db)
-	require.NoError(t, err)
-	st, err := sqlstore.New(db, dialect)
-	require.NoError(t, err)
-	require.NoError(t, st.Migrate(context.Background(), nil))
-	require.NoError(t, st.Migrate(context.Background(), nil), "migrating twice is a no-op")
-	return st
-}
+// The store satisfies the interface each of its consumers declares.
+var (
+	_ publish.Store  = (*sqlstore.Store)(nil)
+	_ poll.Store     = (*sqlstore.Store)(nil)
+	_ httpapi.Store  = (*sqlstore.Store)(nil)
+	_ delivery.Store = (*sqlstore.Store)(nil)
+	_ apikey.Finder  = (*sqlstore.Store)(nil)
+	_ apikey.Creator = (*sqlstore.Store)(nil)
+)
 
-func TestSQLiteConformance(t *testing.T) {
+// TestConformance runs the store's conformance suite on every backend.
+func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store {
-		db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "triggerd.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		return migrated(t, db)
-	})
-}
-
-func TestPostgresConformance(t *testing.T) {
-	t.Parallel()
-	storetest.PostgresURL(t) // skips, with instructions, when PostgreSQL is not configured
-	storetest.Run(t, func(t *testing.T) store.Store {
-		db, err := sqlstore.OpenPostgres(context.Background(), storetest.PostgresURL(t))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		return migrated(t, db)
-	})
+	storetest.Run(t)
 }
 
 // TestPostgresConcurrentMigrate starts several migrations at once, as nodes
