@@ -46,6 +46,8 @@ type setupOpts struct {
 	// postgres runs on a fresh schema of the test PostgreSQL database
 	// (skipped when none is configured).
 	postgres bool
+	// db, when set, is the database to run on instead of a fresh one.
+	db *sql.DB
 }
 
 func setup(t *testing.T, opts *setupOpts) *testBundle {
@@ -58,7 +60,10 @@ func setup(t *testing.T, opts *setupOpts) *testBundle {
 	if opts.postgres {
 		be = storetest.Postgres
 	}
-	db := be.Open(t)
+	db := opts.db
+	if db == nil {
+		db = be.Open(t)
+	}
 
 	cfg := opts.cfg
 	cfg.AllowPrivateCallbacks = !opts.strict

@@ -200,7 +200,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: public URL %q must be an absolute http(s) URL without a query, like https://api.example.com", cfg.PublicURL)
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	st, err := openStore(ctx, db)
+	st, err := openStore(ctx, db, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -254,31 +254,11 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 // Version is triggerd's version, sent in the User-Agent of deliveries.
 const Version = "0.1.0"
 
-// openStore migrates db (triggerd's tables and the job queue's) and returns
-// the store on it.
-func openStore(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
-	dialect, err := sqlstore.DetectDialect(db)
-	if err != nil {
-		return nil, fmt.Errorf("triggerd: %w", err)
-	}
-	st, err := sqlstore.New(db, dialect)
-	if err != nil {
-		return nil, fmt.Errorf("triggerd: %w", err)
-	}
-	err = st.Migrate(ctx, func(ctx context.Context) error {
-		return delivery.Migrate(ctx, db, dialect)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("triggerd: %w", err)
-	}
-	return st, nil
-}
-
 // Migrate brings db's schema (triggerd's tables and its job queue's) to this
 // version. New does it too; this is for migrating ahead of a rolling upgrade.
 // It is safe to run from several nodes at once.
 func Migrate(ctx context.Context, db *sql.DB) error {
-	_, err := openStore(ctx, db)
+	_, err := openStore(ctx, db, nil)
 	return err
 }
 
@@ -455,7 +435,7 @@ func (p *Publisher) CreateAPIKey(ctx context.Context, tenant string) (string, er
 // creates the tenant if it is new, and stores only the key's hash. The key
 // is shown once.
 func CreateAPIKey(ctx context.Context, db *sql.DB, tenant string) (string, error) {
-	st, err := openStore(ctx, db)
+	st, err := openStore(ctx, db, nil)
 	if err != nil {
 		return "", err
 	}

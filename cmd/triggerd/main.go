@@ -16,6 +16,7 @@ type cli struct {
 	Serve     serveCmd     `cmd:"" help:"Run the publisher: the HTTP API and the delivery engine."`
 	Keys      keysCmd      `cmd:"" help:"Manage API keys."`
 	Migrate   migrateCmd   `cmd:"" help:"Create or upgrade the database schema (serve does it too); safe while other nodes run."`
+	Check     checkCmd     `cmd:"" help:"Check the database for damage: SQLite's full integrity_check, or PostgreSQL's schema. Exit 1 when it finds a problem."`
 	Publish   publishCmd   `cmd:"" help:"Publish an event to a running triggerd (a client for POST /v1/events)."`
 	Connector connectorCmd `cmd:"" help:"Generate and lint Power Platform connector definitions."`
 	Flow      flowCmd      `cmd:"" help:"Play the platform's side of a trigger locally: subscribe, receive, validate, unsubscribe."`

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/triggerd/triggerd/internal/publish"
 	"github.com/triggerd/triggerd/internal/signature"
 	"github.com/triggerd/triggerd/internal/store"
+	"github.com/triggerd/triggerd/internal/store/sqlstore"
 )
 
 const (
@@ -59,6 +61,9 @@ type Config struct {
 	Now           func() time.Time
 	// Extra routes (such as GET /v1/openapi.json) mounted beside the API.
 	Extra map[string]http.Handler
+	// DatabaseWait bounds each request's database work; 0 means
+	// sqlstore.WaitDefault.
+	DatabaseWait time.Duration
 	// Poller answers GET /v1/trigger/{trigger}, the polling triggers
 	// (poll.go); nil answers 404 there.
 	Poller *poll.Poller
@@ -75,6 +80,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DatabaseWait <= 0 {
+		cfg.DatabaseWait = sqlstore.WaitDefault
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -95,7 +103,21 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; see GET /v1/openapi.json", r.Method, r.URL.Path))
 	})
-	return a.logRequests(mux)
+	return a.logRequests(a.boundDatabaseWait(mux))
+}
+
+// boundDatabaseWait puts a deadline of DatabaseWait on every request's
+// database work: waiting for SQLite's one connection, or for a PostgreSQL
+// connection or lock, ends in a 503 with Retry-After instead of a request
+// that never answers.
+func (a *api) boundDatabaseWait(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A second past the database's own timeouts, so that they fire
+		// first and say precisely what is wrong (locked, lock not granted).
+		ctx, cancel := context.WithTimeout(r.Context(), a.DatabaseWait+time.Second)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // apiError is the body of every error: a code for programs, a message for the
@@ -122,7 +144,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
+// RetryAfterUnavailable is the Retry-After of a 503 for a database that
+// is busy, locked or unreachable.
+const RetryAfterUnavailable = 5 * time.Second
+
+// internalError answers a request that failed on triggerd's side. A
+// database that is busy, locked, unreachable or damaged is a 503 with
+// Retry-After and the reason, which the platform and HTTP clients retry;
+// anything else is a 500. Either way the request changed nothing: every
+// handler writes in one transaction, which the failure rolled back.
 func (a *api) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if reason, ok := sqlstore.Unavailable(err); ok {
+		a.Logger.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "reason", reason, "error", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
+		writeError(w, http.StatusServiceUnavailable, "database_unavailable", reason+"; nothing was stored. Retry after the Retry-After interval.")
+		return
+	}
 	a.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	writeError(w, http.StatusInternalServerError, "internal", "triggerd could not complete the request; nothing was changed unless the error says otherwise. Retry later.")
 }
@@ -175,8 +212,14 @@ func tenantOf(r *http.Request) store.Tenant { return r.Context().Value(tenantKey
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.Store.DB().PingContext(ctx); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "database unreachable: "+err.Error())
+	if err := a.Store.Health(ctx); err != nil {
+		reason, ok := sqlstore.Unavailable(err)
+		if !ok {
+			reason = "the database cannot be read"
+		}
+		a.Logger.WarnContext(ctx, "health check failed", "reason", reason, "error", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
+		writeError(w, http.StatusServiceUnavailable, "unavailable", reason)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

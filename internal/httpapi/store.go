@@ -34,6 +34,9 @@ type Store interface {
 	// first.
 	Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]store.Attempt, error)
 
-	// DB is the database, pinged by GET /healthz.
+	// Health reads every triggerd table, for GET /healthz.
+	Health(ctx context.Context) error
+
+	// DB is the database.
 	DB() *sql.DB
 }

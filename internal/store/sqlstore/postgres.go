@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 )
@@ -19,11 +22,23 @@ const PostgresMaxConnsDefault = 20
 // OpenPostgres opens a PostgreSQL database through pgx's database/sql
 // driver. url is a postgres:// URL or a key=value DSN; a search_path
 // parameter selects the schema.
+//
+// Unless the URL sets them, connecting times out after WaitDefault and a
+// statement waits at most WaitDefault for a lock (lock_timeout): a database
+// that is down or a table locked by someone else is answered 503 within
+// that bound, never a request that hangs.
 func OpenPostgres(ctx context.Context, url string) (*sql.DB, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	if !strings.Contains(url, "connect_timeout") {
+		cfg.ConnectTimeout = WaitDefault
+	}
+	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
+		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(WaitDefault.Milliseconds(), 10)
+	}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(PostgresMaxConnsDefault)
 	db.SetMaxIdleConns(PostgresMaxConnsDefault)
 	db.SetConnMaxIdleTime(5 * time.Minute)

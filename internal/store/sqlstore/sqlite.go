@@ -11,8 +11,9 @@ import (
 // OpenSQLite opens (creating if needed) a SQLite database file configured for
 // triggerd: WAL journal so readers never block the writer, synchronous=FULL so
 // a committed event survives a power cut (an event is acknowledged only once
-// it is durable), a busy timeout instead of immediate SQLITE_BUSY errors, and
-// foreign keys on.
+// it is durable), a busy timeout of WaitDefault instead of immediate
+// SQLITE_BUSY errors (and instead of waiting for ever: a file locked by
+// another process is answered 503 after that long), and foreign keys on.
 //
 // The pool holds one connection. SQLite admits one writer at a time anyway,
 // and River's SQLite driver asks for it; one connection also means a
@@ -20,7 +21,8 @@ import (
 // process.
 func OpenSQLite(path string) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+	busy := fmt.Sprintf("busy_timeout(%d)", WaitDefault.Milliseconds())
+	for _, p := range []string{busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -34,6 +36,9 @@ func OpenSQLite(path string) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(0)
 	if err := db.Ping(); err != nil {
 		db.Close()
+		if reason, ok := Unavailable(err); ok {
+			return nil, fmt.Errorf("open sqlite %s: %s: %w", path, reason, err)
+		}
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return db, nil
