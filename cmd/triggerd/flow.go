@@ -56,7 +56,7 @@ func (c *flowCmd) Run() error {
 		return err
 	}
 	if rep.Failed() {
-		return flowFailed{fmt.Sprintf("flow: the trigger broke the platform's contract (%d failure(s), see above)", len(rep.Failures()))}
+		return flowFailed{fmt.Sprintf("flow: the trigger broke the platform's contract (%d failure(s), see above)", len(rep.Errors()))}
 	}
 	return nil
 }

@@ -175,9 +175,10 @@ func (b *binder) leftovers(internal []*input) error {
 	return fmt.Errorf("flow: --param %s matches no input of this trigger; its visible inputs are:\n%s", k, list)
 }
 
-// buildCall builds the operation's request.
-func (s *session) buildCall(op *openapi2.Operation, path, method string, params []*openapi2.Parameter, callbackURL string) (*call, error) {
-	b := newBinder(s.cfg.Params)
+// buildCall builds the operation's request from values, keyed as
+// Config.Params is.
+func (s *session) buildCall(op *openapi2.Operation, path, method string, params []*openapi2.Parameter, callbackURL string, values map[string]string) (*call, error) {
+	b := newBinder(values)
 	var internal []*input
 	c := &call{method: method, header: http.Header{}}
 	expanded := path

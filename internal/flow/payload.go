@@ -26,12 +26,19 @@ type payload struct {
 	collection string
 	// headers are the headers x-ms-notification-content declares.
 	headers []string
+	// unchecked, when set, says why payloads cannot be validated; runs
+	// then say so instead of claiming a match.
+	unchecked string
 }
 
 // setSchema compiles the schema and works out where its items are.
 func (p *payload) setSchema(s *session, raw any) {
 	p.whole = s.def.newValidator(raw)
+	if raw == nil {
+		p.unchecked = "the definition declares no " + p.what
+	}
 	if p.whole.err != nil {
+		p.unchecked = "the " + p.what + " does not compile"
 		s.deviate(Warning, "definition", "schema-uncompilable",
 			"the %s cannot be compiled as JSON Schema draft-04, so payloads are not validated: %v", p.what, p.whole.err)
 	}
@@ -124,6 +131,8 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 		runs[i].Source = source
 		runs[i].Headers = headers
 		runs[i].Valid = len(runs[i].Errors) == 0
+		runs[i].Checked = p.unchecked == ""
+		runs[i].Unchecked = p.unchecked
 		s.report.Runs = append(s.report.Runs, runs[i])
 	}
 	reached := s.cfg.Runs > 0 && len(s.report.Runs) >= s.cfg.Runs
@@ -132,7 +141,7 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 	for _, r := range runs {
 		s.out.run(r)
 		if !r.Valid {
-			s.deviate(Failure, "validate", "schema-mismatch",
+			s.deviate(Error, "validate", "schema-mismatch",
 				"run %d does not match the %s: %s. The designer's dynamic content is built from that schema, so flows reading these fields get nothing or fail (power-platform-triggers.md §1.4, §1.9)", r.Number, p.what, joinErrors(r.Errors))
 		}
 	}
@@ -166,7 +175,7 @@ func (s *session) checkRunsReached(ctx context.Context) {
 	got := len(s.report.Runs)
 	s.mu.Unlock()
 	if s.cfg.Runs > 0 && got < s.cfg.Runs && isDeadline(ctx.Err()) {
-		s.deviate(Failure, "run", "runs-not-reached",
+		s.deviate(Error, "run", "runs-not-reached",
 			"%d of the %d runs asked for happened before the %s timeout", got, s.cfg.Runs, s.cfg.Timeout)
 	}
 }

@@ -25,7 +25,7 @@ type stateParam struct {
 func (s *session) poll(ctx context.Context) error {
 	s.out.trigger(s.def, s.t, s.base)
 	s.checkCredentials()
-	c, err := s.buildCall(s.t.op, s.t.path, s.t.method, s.t.params, "")
+	c, err := s.buildCall(s.t.op, s.t.path, s.t.method, s.t.params, "", s.cfg.Params)
 	if err != nil {
 		return err
 	}
@@ -36,12 +36,12 @@ func (s *session) poll(ctx context.Context) error {
 	polls, sources := 0, 0
 	for {
 		polls++
-		resp, err := s.send(ctx, c.method, next, c.header, c.body)
+		resp, err := s.send(ctx, c.method, next, c.header, c.body, true)
 		if err != nil {
 			if ctx.Err() != nil {
 				break // stopped while a poll was in flight
 			}
-			s.deviate(Failure, "poll", "poll-error",
+			s.deviate(Error, "poll", "poll-error",
 				"poll %d failed: %v. The platform retries connectivity errors, then tries again at the next recurrence (power-platform-triggers.md §1.9, §2.1)", polls, err)
 			if !s.wait(ctx, 0, false) {
 				break
@@ -73,11 +73,11 @@ func (s *session) poll(ctx context.Context) error {
 					"a 202 came without a Location header; the platform then calls the same URL again. The polling pattern answers 202 with a Location (carrying the state) and a Retry-After (power-platform-triggers.md §2.1)")
 			}
 		case resp.status >= 400 && resp.status <= 499 && resp.status != http.StatusRequestTimeout && resp.status != http.StatusTooManyRequests:
-			s.deviate(Failure, "poll", "poll-error",
+			s.deviate(Error, "poll", "poll-error",
 				"poll %d answered %s: %s. The platform starts no run, retries per the flow's retry policy and shows the trigger as failing; the same request keeps failing, so flow stops (power-platform-triggers.md §2.1)", polls, resp.text, excerpt(resp.body))
 			return s.endPoll(ctx)
 		case resp.status >= 500 || resp.status == http.StatusRequestTimeout || resp.status == http.StatusTooManyRequests:
-			s.deviate(Failure, "poll", "poll-error",
+			s.deviate(Error, "poll", "poll-error",
 				"poll %d answered %s: %s. The platform starts no run and retries 408, 429 and 5xx, then tries again at the next recurrence (power-platform-triggers.md §1.9, §2.1)", polls, resp.text, excerpt(resp.body))
 		default:
 			s.deviate(Warning, "poll", "poll-status",
@@ -99,7 +99,7 @@ func (s *session) endPoll(ctx context.Context) error {
 func (s *session) follow(loc, current string) string {
 	abs, err := s.resolveLocationOnce(loc, current)
 	if err != nil {
-		s.deviate(Failure, "poll", "bad-location", "the Location %q is unusable (%v); polling the previous URL again", loc, err)
+		s.deviate(Error, "poll", "bad-location", "the Location %q is unusable (%v); polling the previous URL again", loc, err)
 		return current
 	}
 	u, err1 := url.Parse(abs)
