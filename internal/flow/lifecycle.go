@@ -254,7 +254,7 @@ func (s *session) judge(rec StepRecord, got []arrival) map[int]int {
 		by := s.regs[n-1].retiredBy
 		s.mu.Unlock()
 		s.deviate(Error, "emit", "orphaned-registration",
-			"step %d (%s): %d notification(s) went to registration %d, whose callback the platform retired at %s. The publisher kept the old subscription: it fires into a dead callback forever (the platform answers 404) and, after a re-save, the maker sees every event twice. Delete the subscription when the DELETE to its Location arrives",
+			"step %d (%s): %d notification(s) went to registration %d, whose callback the platform retired at %s. The publisher kept the old subscription: it fires into a dead callback for every event from now on (the platform answers 404), and its subscriptions pile up with each save. Delete the subscription when the DELETE to its Location arrives",
 			rec.Number, rec.Step, orphans[n], n, by)
 	}
 	for body, regs := range bodies {
