@@ -89,7 +89,7 @@ type StepRecord struct {
 	// Active is the registration that should receive notifications after
 	// the step, 0 when the flow is off or deleted.
 	Active int `json:"active"`
-	// Emitted reports whether a notification was asked for.
+	// Emitted reports whether a notification was asked for successfully.
 	Emitted bool `json:"emitted"`
 	// Received lists, per registration number, how many notifications
 	// arrived after the emit.
@@ -154,8 +154,7 @@ func (s *session) lifecycle(ctx context.Context, first *registration) {
 			rec.Active = active.n
 		}
 		if s.cfg.EmitCmd != "" || s.cfg.EmitURL != "" {
-			rec.Emitted = true
-			rec.Received = s.emitAndObserve(ctx, rec, active)
+			rec.Received, rec.Emitted = s.emitAndObserve(ctx, rec, active)
 		}
 		rec.OK = len(s.reportErrors()) == errorsBefore
 		s.mu.Lock()
@@ -193,13 +192,15 @@ func (s *session) reportErrors() []Deviation {
 // the active registration's callback (if any), keeps listening for Settle,
 // and reports orphans and duplicates. It returns the arrivals per
 // registration.
-func (s *session) emitAndObserve(ctx context.Context, rec StepRecord, active *registration) map[int]int {
+func (s *session) emitAndObserve(ctx context.Context, rec StepRecord, active *registration) (map[int]int, bool) {
 	arrived, _ := s.recv.since(0)
 	mark := len(arrived)
 	if err := s.emit(ctx, rec.Step); err != nil {
-		s.deviate(Warning, "emit", "emit-failed",
+		// Without the event the step checks nothing, and a green verdict
+		// would claim what was never seen.
+		s.deviate(Error, "emit", "emit-failed",
 			"step %d (%s): the emit did not work, so this step's deliveries were not observed: %v", rec.Number, rec.Step, err)
-		return nil
+		return nil, false
 	}
 	if active != nil {
 		deadline := time.NewTimer(s.cfg.EmitWait)
@@ -230,7 +231,7 @@ func (s *session) emitAndObserve(ctx context.Context, rec StepRecord, active *re
 		settle.Stop()
 	}
 	got, _ := s.recv.since(mark)
-	return s.judge(rec, got)
+	return s.judge(rec, got), true
 }
 
 // judge turns one step's arrivals into orphan and duplicate findings.

@@ -535,7 +535,15 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rv.arrive(a)
 	if a.hung > 0 {
+		s.out.note("notification %d: the publisher hung up after %s, before the callback answered (injected delay %s)", source, round(a.hung), s.cfg.CallbackDelay)
 		return // the publisher is gone; nobody reads the answer
+	}
+	if faulty && status != http.StatusAccepted {
+		ra := ""
+		if s.cfg.CallbackRetryAfter > 0 {
+			ra = fmt.Sprintf(", Retry-After: %d", int(s.cfg.CallbackRetryAfter.Round(time.Second)/time.Second))
+		}
+		s.out.note("notification %d: answered %d (injected%s)", source, status, ra)
 	}
 	if faulty && s.cfg.CallbackRetryAfter > 0 && status != http.StatusAccepted {
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.CallbackRetryAfter.Round(time.Second)/time.Second)))
