@@ -180,6 +180,7 @@ func TestFlowLifecycleBrokenPublisher(t *testing.T) {
 		Output:    &out,
 	})
 	require.NoError(t, err)
+	t.Logf("flow output:\n%s", out.String())
 	require.True(t, rep.Failed())
 	require.True(t, rep.Has("orphaned-registration"), "%s", out.String())
 	require.Equal(t, map[int]int{1: 1, 2: 1}, rep.Steps[1].Received, "after the second save the first callback still gets the event")

@@ -156,7 +156,7 @@ func (s *session) lifecycle(ctx context.Context, first *registration) {
 		if s.cfg.EmitCmd != "" || s.cfg.EmitURL != "" {
 			rec.Received, rec.Emitted = s.emitAndObserve(ctx, rec, active)
 		}
-		rec.OK = len(s.reportErrors()) == errorsBefore
+		rec.OK = len(s.reportErrors()) == errorsBefore && !s.orphanIn(rec.Received)
 		s.mu.Lock()
 		s.report.Steps = append(s.report.Steps, rec)
 		s.mu.Unlock()
@@ -180,6 +180,19 @@ func (s *session) retire(reg *registration, st Step, n int) {
 	} else {
 		reg.retiredBy = "the end of the lifecycle"
 	}
+}
+
+// orphanIn reports whether any of a step's arrivals went to a retired
+// registration.
+func (s *session) orphanIn(received map[int]int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n := range received {
+		if s.regs[n-1].orphaned {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *session) reportErrors() []Deviation {
@@ -251,9 +264,16 @@ func (s *session) judge(rec StepRecord, got []arrival) map[int]int {
 		}
 	}
 	for _, n := range sortedKeys(orphans) {
+		// One finding per orphaned registration; later steps show it in
+		// their counts.
 		s.mu.Lock()
-		by := s.regs[n-1].retiredBy
+		reg := s.regs[n-1]
+		by, seen := reg.retiredBy, reg.orphaned
+		reg.orphaned = true
 		s.mu.Unlock()
+		if seen {
+			continue
+		}
 		s.deviate(Error, "emit", "orphaned-registration",
 			"step %d (%s): %d notification(s) went to registration %d, whose callback the platform retired at %s. The publisher kept the old subscription: it fires into a dead callback for every event from now on (the platform answers 404), and its subscriptions pile up with each save. Delete the subscription when the DELETE to its Location arrives",
 			rec.Number, rec.Step, orphans[n], n, by)

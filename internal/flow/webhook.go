@@ -114,6 +114,8 @@ type registration struct {
 	retiredBy string
 	// deleteStatus is the DELETE's status, 0 if none was sent.
 	deleteStatus int
+	// orphaned is set once a notification reached it after it was retired.
+	orphaned bool
 }
 
 // prepare builds the next registration: a new callback URL (a new version
