@@ -13,14 +13,14 @@ import (
 )
 
 // callbackAPIVersion and callbackSV are the fixed query values of a Logic
-// Apps trigger callback URL (power-platform-triggers.md §1.8).
+// Apps trigger callback URL (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 const (
 	callbackAPIVersion = "2016-06-01"
 	callbackSV         = "1.0"
 )
 
 // callback is the URL the platform hands to the publisher, shaped like the
-// real one (power-platform-triggers.md §1.8):
+// real one (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers):
 //
 //	/workflows/<id>/triggers/<name>/versions/<v>/run?api-version=2016-06-01&sp=%2Ftriggers%2F…&sv=1.0&sig=<random>
 //

@@ -16,7 +16,7 @@ import (
 const userAgent = "azure-logic-apps/1.0 (triggerd flow)"
 
 // credential is where the connection's secret goes, from the definition's
-// securityDefinitions (power-platform-triggers.md §3.3).
+// securityDefinitions (https://swagger.io/specification/v2/).
 type credential struct {
 	scheme string // securityDefinitions key
 	typ    string // apiKey, basic, oauth2
@@ -188,7 +188,7 @@ func (s *session) redact(target string) string {
 }
 
 // resolveLocation makes a Location absolute. The platform's documented
-// contract is an absolute URL (power-platform-triggers.md §1.7, §2.1); a
+// contract is an absolute URL (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger); a
 // relative one is resolved against the request it answered (RFC 9110
 // §10.2.2) and reported.
 func (s *session) resolveLocation(stage, loc, requestURL string) (string, error) {
@@ -205,6 +205,6 @@ func (s *session) resolveLocation(stage, loc, requestURL string) (string, error)
 	}
 	abs := base.ResolveReference(u).String()
 	s.deviate(Warning, stage, "relative-location",
-		"Location %q is relative; the platform expects an absolute URL (power-platform-triggers.md §1.7, §2.1) and no source says it resolves relative ones; flow resolved it to %s", loc, abs)
+		"Location %q is relative; the platform expects an absolute URL (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger) and no source says it resolves relative ones; flow resolved it to %s", loc, abs)
 	return abs, nil
 }

@@ -41,7 +41,7 @@ func loadDefinition(ctx context.Context, source string, client *http.Client) (*d
 		return nil, fmt.Errorf("flow: parse %s as a Swagger 2.0 definition: %w", source, err)
 	}
 	if doc.Swagger != "2.0" {
-		return nil, fmt.Errorf("flow: %s has swagger %q; Power Platform connectors must be Swagger 2.0 (power-platform-triggers.md §3.3)", source, doc.Swagger)
+		return nil, fmt.Errorf("flow: %s has swagger %q; Power Platform connectors must be Swagger 2.0 (https://swagger.io/specification/v2/)", source, doc.Swagger)
 	}
 	rawv, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -91,7 +91,7 @@ func (d *definition) title() string {
 }
 
 // baseURL is where requests go: the override, or schemes[0]://host+basePath
-// exactly as paconn builds the backend URL (power-platform-triggers.md §3.3).
+// exactly as paconn builds the backend URL (https://swagger.io/specification/v2/).
 func (d *definition) baseURL(override string) (string, error) {
 	if override != "" {
 		u, err := url.Parse(override)
@@ -189,10 +189,10 @@ func (d *definition) trigger(operationID string) (*trigger, error) {
 		switch t.method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
 		default:
-			return nil, fmt.Errorf("flow: webhook trigger %s uses %s; the platform registers webhooks with POST, PUT or PATCH (power-platform-triggers.md §1.2)", operationID, t.method)
+			return nil, fmt.Errorf("flow: webhook trigger %s uses %s; the platform registers webhooks with POST, PUT or PATCH (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", operationID, t.method)
 		}
 		if !d.hasNotificationURL(t) {
-			return nil, fmt.Errorf("flow: webhook trigger %s has no body property marked \"x-ms-notification-url\": true, so the platform has nowhere to put the callback URL (power-platform-triggers.md §1.2, §1.3)", operationID)
+			return nil, fmt.Errorf("flow: webhook trigger %s has no body property marked \"x-ms-notification-url\": true, so the platform has nowhere to put the callback URL (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", operationID)
 		}
 	}
 	return t, nil
@@ -247,8 +247,7 @@ func (d *definition) action(operationID string) (*trigger, error) {
 }
 
 // kindOf: a path item with x-ms-notification-content, or a body property
-// marked x-ms-notification-url, makes a webhook (power-platform-triggers.md
-// §1.2); everything else with x-ms-trigger is polled (§2).
+// marked x-ms-notification-url, makes a webhook (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger); everything else with x-ms-trigger is polled (§2).
 func (d *definition) kindOf(t *trigger) Kind {
 	if _, ok := t.rawItem["x-ms-notification-content"]; ok {
 		return KindWebhook

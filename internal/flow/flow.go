@@ -1,11 +1,20 @@
 // Package flow plays the platform's side of a connector trigger on the
 // author's machine: it reads a Swagger 2.0 connector definition, subscribes
 // to a webhook trigger with a realistic callback URL (or polls a polling
-// trigger), receives and validates what the publisher sends, and removes the
-// subscription again, reporting every departure from the contract that Power
-// Automate and Logic Apps hold publishers to (power-platform-triggers.md §1,
-// §2). It exists because the platform itself says little when a trigger
-// fails (trigger-pain-points.md §4.2, §6).
+// trigger, or calls a webhook action), receives and validates what the
+// publisher sends, and removes the subscription again, reporting every
+// departure from the contract that Power Automate and Logic Apps hold
+// publishers to:
+//
+//   - https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger
+//   - https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers
+//   - https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app
+//
+// With a lifecycle it replays the subscribe and unsubscribe calls a flow's
+// saves, renewals, disables and deletes cause, and with callback faults it
+// answers like a throttled, deleted or slow flow. It exists because the
+// platform itself says little when a trigger fails
+// (https://learn.microsoft.com/power-automate/triggers-troubleshoot).
 //
 // Run is the whole API: the command line only parses flags into a Config and
 // wires signals, so tests drive the same code in-process.
@@ -31,7 +40,7 @@ const (
 
 	// DefaultInterval is how long to wait before the next poll when the
 	// publisher's response carries no Retry-After. The platform falls back to
-	// the flow's recurrence then (power-platform-triggers.md §2.1); 15 s is
+	// the flow's recurrence then (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app); 15 s is
 	// the interval Microsoft's own polling samples ask for.
 	DefaultInterval = 15 * time.Second
 
@@ -54,8 +63,7 @@ const (
 	DefaultSettle = 2 * time.Second
 
 	// MaxBodyBytes caps how much of a notification or response body is read.
-	// The platform's own message limit is 100 MB (power-platform-triggers.md
-	// §1.9); anything near this cap is already a defect for a trigger.
+	// The platform's own message limit is 100 MB (https://learn.microsoft.com/power-automate/limits-and-config); anything near this cap is already a defect for a trigger.
 	MaxBodyBytes = 16 << 20
 )
 

@@ -62,7 +62,7 @@ func (p *payload) setCollection(s *session, root map[string]any, name string) {
 // split decides split-on: the maker's choice, else the platform's default of
 // splitting array payloads ("If your trigger's Swagger file describes a
 // payload that is an array, the SplitOn property is automatically added",
-// power-platform-triggers.md §1.9, §2.3).
+// https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 func (s *session) split(p *payload) bool {
 	if s.cfg.SplitOn != nil {
 		return *s.cfg.SplitOn
@@ -107,7 +107,7 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 		}
 		if len(arr) == 0 {
 			s.deviate(Warning, "validate", "empty-array",
-				"payload %d holds an empty array: the platform starts no run for it. A polling trigger with nothing new answers 202 instead (power-platform-triggers.md §2.1)", source)
+				"payload %d holds an empty array: the platform starts no run for it. A polling trigger with nothing new answers 202 instead (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)", source)
 		}
 		for i, item := range arr {
 			var errs []SchemaError
@@ -142,7 +142,7 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 		s.out.run(r)
 		if !r.Valid {
 			s.deviate(Error, "validate", "schema-mismatch",
-				"run %d does not match the %s: %s. The designer's dynamic content is built from that schema, so flows reading these fields get nothing or fail (power-platform-triggers.md §1.4, §1.9)", r.Number, p.what, joinErrors(r.Errors))
+				"run %d does not match the %s: %s. The designer's dynamic content is built from that schema, so flows reading these fields get nothing or fail (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", r.Number, p.what, joinErrors(r.Errors))
 		}
 	}
 	return reached

@@ -11,9 +11,10 @@ import (
 	"github.com/triggerd/triggerd/internal/flow"
 )
 
-// Actsoft implements the backend-managed protocol (power-platform-triggers.md
-// §2.1): 202 + Location + Retry-After when nothing is new, 200 + a bare array
-// + the next Location when forms arrived. The API key goes in the header the
+// Actsoft implements the backend-managed protocol
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app):
+// 202 + Location + Retry-After when nothing is new, 200 + a bare array + the
+// next Location when forms arrived. The API key goes in the header the
 // definition names, the internal X-API-Version header gets its default.
 func TestActsoftPolling(t *testing.T) {
 	t.Parallel()

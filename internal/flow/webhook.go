@@ -239,7 +239,7 @@ func (s *session) register(ctx context.Context, reg *registration) bool {
 // checkDeleteRoute checks that the Location routes to a DELETE operation the
 // definition declares on the connector's own host. The platform sends the
 // DELETE through the connector, with the connection's credentials, only then
-// (power-platform-triggers.md §1.6, §1.7; microsoft/PowerPlatformConnectors#3678).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger; microsoft/PowerPlatformConnectors#3678).
 func (s *session) checkDeleteRoute(loc string) {
 	u, err := url.Parse(loc)
 	if err != nil {
@@ -255,7 +255,7 @@ func (s *session) checkDeleteRoute(loc string) {
 	rel, ok := strings.CutPrefix(u.Path, basePath)
 	if !ok {
 		s.deviate(Warning, "register", "location-no-delete-operation",
-			"Location path %s is outside the connector's basePath %s, so it matches no DELETE operation of the definition (power-platform-triggers.md §1.7)", u.Path, basePath)
+			"Location path %s is outside the connector's basePath %s, so it matches no DELETE operation of the definition (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", u.Path, basePath)
 		return
 	}
 	for _, o := range s.def.operations() {
@@ -265,7 +265,7 @@ func (s *session) checkDeleteRoute(loc string) {
 		s.out.note("Location routes to DELETE operation %s", o.op.OperationID)
 		if !isInternal(o.op.Extensions) {
 			s.deviate(Warning, "definition", "delete-not-internal",
-				"DELETE operation %s is not x-ms-visibility: internal, so makers see it as an action; the platform's contract asks for an internal DELETE (power-platform-triggers.md §1.6)", o.op.OperationID)
+				"DELETE operation %s is not x-ms-visibility: internal, so makers see it as an action; the platform's contract asks for an internal DELETE (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", o.op.OperationID)
 		}
 		params, err := s.def.parameters(s.def.doc.Paths[o.path], o.op)
 		if err != nil {
@@ -275,13 +275,13 @@ func (s *session) checkDeleteRoute(loc string) {
 		for _, p := range params {
 			if p.In == "query" && p.Required && !q.Has(p.Name) {
 				s.deviate(Warning, "register", "location-missing-query",
-					"DELETE operation %s requires query parameter %s, which the Location lacks (power-platform-triggers.md §1.7: a query id must travel in the Location, as BoldSign's webHookIds does)", o.op.OperationID, p.Name)
+					"DELETE operation %s requires query parameter %s, which the Location lacks (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger: a query id must travel in the Location, as BoldSign's webHookIds does)", o.op.OperationID, p.Name)
 			}
 		}
 		return
 	}
 	s.deviate(Warning, "register", "location-no-delete-operation",
-		"Location path %s matches no DELETE operation of the definition; the platform sends the DELETE through the connector only to a declared (internal) DELETE operation, so declare one whose path template matches (power-platform-triggers.md §1.6, §1.7)", rel)
+		"Location path %s matches no DELETE operation of the definition; the platform sends the DELETE through the connector only to a declared (internal) DELETE operation, so declare one whose path template matches (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", rel)
 }
 
 // templateMatch matches a concrete path against a Swagger path template.
@@ -480,8 +480,9 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if closed || a.retired {
 		// The platform has forgotten this callback: the flow was turned
 		// off, deleted or saved with a new version. It answers 404, which
-		// is all a publisher ever learns (INFERRED in trigger-pain-points;
-		// no Microsoft page documents the status).
+		// is all a publisher ever learns (inferred: no Microsoft page
+		// documents the status; the callback is tied to the workflow's
+		// version, https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 		if closed && !a.retired {
 			s.out.note("a notification arrived after the trigger was removed; answered 404")
 		}
@@ -566,7 +567,7 @@ func (rv *receiver) checkHeaders(r *http.Request, body []byte) {
 	if ct := r.Header.Get("Content-Type"); len(body) > 0 && !strings.Contains(strings.ToLower(ct), "json") {
 		rv.warnOnce("callback-content-type", func() {
 			s.deviate(Warning, "callback", "callback-content-type",
-				"a notification arrived with Content-Type %q; the platform parses the body as JSON only when it is declared as JSON, otherwise the maker's dynamic content stays empty (power-platform-triggers.md §1.9)", ct)
+				"a notification arrived with Content-Type %q; the platform parses the body as JSON only when it is declared as JSON, otherwise the maker's dynamic content stays empty (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers)", ct)
 		})
 	}
 	for _, h := range rv.pl.headers {
