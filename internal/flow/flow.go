@@ -347,8 +347,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.Lifecycle) > 0 && t.kind != KindWebhook {
-		return nil, fmt.Errorf("flow: --lifecycle plays a webhook trigger's subscriptions; %s is a %s", t.op.OperationID, t.kind)
+	if len(cfg.Lifecycle) > 0 {
+		if t.kind != KindWebhook {
+			return nil, fmt.Errorf("flow: --lifecycle plays a webhook trigger's subscriptions; %s is a %s trigger", t.op.OperationID, t.kind)
+		}
+		// The steps, not a run count, decide when a lifecycle ends.
+		cfg.Runs = 0
 	}
 	base, err := def.baseURL(cfg.BaseURL)
 	if err != nil {

@@ -733,3 +733,53 @@ func TestParseLifecycle(t *testing.T) {
 	_, err = flow.ParseLifecycle("save,edit")
 	require.ErrorContains(t, err, `"edit"`)
 }
+
+// Azure Communication Services SMS Events registers with PUT and an OAuth
+// connection (the maker's Authorization header): a save, a credential
+// renewal and a delete each send the bearer token, the callback nested four
+// levels down changes with every registration, and the array notification is
+// split into one run per event.
+func TestLifecyclePutOAuth(t *testing.T) {
+	t.Parallel()
+	const prefix = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Communication/CommunicationServices/acs-1/providers/Microsoft.EventGrid/eventSubscriptions"
+	p := newPublisher(t, publisherSpec{
+		register: "PUT " + prefix,
+		callback: func(b []byte) string {
+			return dig(b, "properties", "destination", "properties", "endpointUrl")
+		},
+		location: func(r *http.Request, id int) string {
+			return absolute(r, fmt.Sprintf("%s/%d?%s", r.URL.Path, id, r.URL.RawQuery))
+		},
+		unsubscribe: "DELETE " + prefix + "/{id}",
+		event:       `[{"id":"1","data":{"to":"+15550001","from":"+15550002","message":"hi"}},{"id":"2","data":{"to":"+15550001","from":"+15550003","message":"yo"}}]`,
+	})
+	rep := run(t, flow.Config{
+		Connector: connector(t, "Azure_Communication_Services_SMS_Events"),
+		Trigger:   "CreateSMSReceivedEventSubscription",
+		BaseURL:   p.URL,
+		Header:    http.Header{"Authorization": {"Bearer acs-token"}},
+		Params: map[string]string{
+			"subscriptionId": "sub-1", "resourceGroupName": "rg-1", "resourceName": "acs-1",
+			"toPhoneNumbers": "+15550001",
+		},
+		Lifecycle: []flow.Step{flow.StepSave, flow.StepRenew, flow.StepDelete},
+		EmitURL:   p.URL + "/emit",
+		Settle:    time.Millisecond,
+	})
+	require.False(t, rep.Failed(), "%v", rep.Deviations)
+	require.Empty(t, p.live())
+	puts := p.requests(http.MethodPut)
+	require.Len(t, puts, 2)
+	require.NotEqual(t,
+		dig(puts[0].Body, "properties", "destination", "properties", "endpointUrl"),
+		dig(puts[1].Body, "properties", "destination", "properties", "endpointUrl"))
+	for _, r := range append(puts, p.requests(http.MethodDelete)...) {
+		require.Equal(t, "Bearer acs-token", r.Header.Get("Authorization"), "%s %s", r.Method, r.Path)
+	}
+	dels := p.requests(http.MethodDelete)
+	require.Len(t, dels, 2)
+	require.Equal(t, prefix+"/1", dels[0].Path)
+	require.Equal(t, "api-version=2022-06-15", dels[0].RawQuery, "the Location's query is sent as given")
+	require.Equal(t, map[int]int{2: 1}, rep.Steps[1].Received)
+	require.Len(t, rep.Runs, 4, "two emits, two events each, split into runs")
+}
