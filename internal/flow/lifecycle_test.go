@@ -783,3 +783,102 @@ func TestLifecyclePutOAuth(t *testing.T) {
 	require.Equal(t, map[int]int{2: 1}, rep.Steps[1].Received)
 	require.Len(t, rep.Runs, 4, "two emits, two events each, split into runs")
 }
+
+// --emit-cmd runs through the shell with TRIGGERD_FLOW_STEP set. A command
+// that succeeds but makes the publisher send nothing is notification-missing;
+// one that fails is emit-failed. Both are errors: the step saw nothing.
+func TestLifecycleEmitCmd(t *testing.T) {
+	t.Parallel()
+	def, spec := oodrive(t)
+	for _, tc := range []struct {
+		name, cmd, code string
+	}{
+		{"sends-nothing", `test "$TRIGGERD_FLOW_STEP" = save`, "notification-missing"},
+		{"fails", `echo "publisher says no" >&2; exit 3`, "emit-failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPublisher(t, spec)
+			var out bytes.Buffer
+			rep := run(t, flow.Config{
+				Connector: def,
+				Trigger:   "WhenContractStatusChanged",
+				BaseURL:   p.URL + "/api/v4",
+				APIKey:    "k",
+				Lifecycle: []flow.Step{flow.StepSave},
+				EmitCmd:   tc.cmd,
+				EmitWait:  50 * time.Millisecond,
+				Settle:    time.Millisecond,
+				Output:    &out,
+			})
+			d := deviation(t, rep, tc.code)
+			require.Equal(t, flow.Error, d.Severity)
+			require.False(t, rep.Steps[0].OK)
+			require.Empty(t, p.live(), "the registration is still removed at the end")
+			if tc.code == "emit-failed" {
+				require.Contains(t, out.String(), "publisher says no")
+				require.False(t, rep.Steps[0].Emitted)
+			}
+		})
+	}
+}
+
+// A dynamic schema that names an operation the definition lacks cannot be
+// resolved: a warning, and the run says it was NOT checked.
+func TestDynamicSchemaUnresolved(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(corpusDef(t, "certified/DataScope"))
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	nc := doc["paths"].(map[string]any)["/hooks_flow/{formId}"].(map[string]any)["x-ms-notification-content"].(map[string]any)
+	nc["schema"].(map[string]any)["x-ms-dynamic-schema"].(map[string]any)["operationId"] = "Get-form-schema-v2"
+	data, err := json.Marshal(doc)
+	require.NoError(t, err)
+	def := filepath.Join(t.TempDir(), "apiDefinition.swagger.json")
+	require.NoError(t, os.WriteFile(def, data, 0o600))
+
+	n := &notifier{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /hooks_flow/{formId}", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Location", absolute(r, "/hooks_flow/f-1/1"))
+		w.WriteHeader(http.StatusCreated)
+		n.post(dig(body, "subscription_url"), `{"answer":1}`)
+	})
+	b := newBackend(t, mux)
+	var out bytes.Buffer
+	rep := run(t, flow.Config{
+		Connector: def, Trigger: "Form-answer", BaseURL: b.URL, APIKey: "k",
+		Params: map[string]string{"formId": "f-1"}, Runs: 1, Output: &out,
+	})
+	n.wait(t)
+	d := deviation(t, rep, "dynamic-schema-unresolved")
+	require.Equal(t, flow.Warning, d.Severity)
+	require.Contains(t, d.Message, "NOT checked")
+	require.False(t, rep.Runs[0].Checked)
+	require.Contains(t, out.String(), "? NOT checked: its x-ms-dynamic-schema could not be resolved")
+}
+
+// Contradictory settings stop flow before anything is sent.
+func TestConfigConflicts(t *testing.T) {
+	t.Parallel()
+	def, _ := oodrive(t)
+	for _, tc := range []struct {
+		cfg  flow.Config
+		want string
+	}{
+		{flow.Config{Trigger: "A", Action: "B"}, "not both"},
+		{flow.Config{}, "--trigger"},
+		{flow.Config{Trigger: "WhenContractStatusChanged", EmitURL: "http://127.0.0.1:1/"}, "--lifecycle"},
+		{flow.Config{Trigger: "WhenContractStatusChanged", CallbackRetryAfter: time.Second}, "--callback-status"},
+		{flow.Config{Trigger: "WhenContractStatusChanged", FaultCount: 2}, "--fault-count"},
+		{flow.Config{Trigger: "WhenContractStatusChanged", CallbackStatus: 99}, "not an HTTP status"},
+		{flow.Config{Action: "WhenContractStatusChanged"}, "--trigger WhenContractStatusChanged"},
+	} {
+		tc.cfg.Connector = def
+		tc.cfg.BaseURL = "http://127.0.0.1:1"
+		_, err := runErr(t, t.Context(), tc.cfg)
+		require.ErrorContains(t, err, tc.want)
+	}
+}
