@@ -13,7 +13,8 @@ import (
 )
 
 // callbackAPIVersion and callbackSV are the fixed query values of a Logic
-// Apps trigger callback URL (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
+// Apps trigger callback URL
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 const (
 	callbackAPIVersion = "2016-06-01"
 	callbackSV         = "1.0"

@@ -188,7 +188,9 @@ func (s *session) redact(target string) string {
 }
 
 // resolveLocation makes a Location absolute. The platform's documented
-// contract is an absolute URL (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger); a
+// contract is an absolute URL
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger);
+// a
 // relative one is resolved against the request it answered (RFC 9110
 // §10.2.2) and reported.
 func (s *session) resolveLocation(stage, loc, requestURL string) (string, error) {

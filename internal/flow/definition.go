@@ -218,7 +218,8 @@ func (d *definition) newOperation(o *operation) (*trigger, error) {
 // action finds a webhook action by operationId: an operation without
 // x-ms-trigger whose body carries x-ms-notification-url. The engine calls
 // it as an ApiConnectionWebhook action, waiting for the callback before the
-// flow goes on (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers#apiconnectionwebhook-action).
+// flow goes on
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers#apiconnectionwebhook-action).
 func (d *definition) action(operationID string) (*trigger, error) {
 	for _, o := range d.operations() {
 		if o.op.OperationID != operationID {
@@ -247,7 +248,9 @@ func (d *definition) action(operationID string) (*trigger, error) {
 }
 
 // kindOf: a path item with x-ms-notification-content, or a body property
-// marked x-ms-notification-url, makes a webhook (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger); everything else with x-ms-trigger is polled (§2).
+// marked x-ms-notification-url, makes a webhook
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger);
+// everything else with x-ms-trigger is polled (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 func (d *definition) kindOf(t *trigger) Kind {
 	if _, ok := t.rawItem["x-ms-notification-content"]; ok {
 		return KindWebhook

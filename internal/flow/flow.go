@@ -40,8 +40,9 @@ const (
 
 	// DefaultInterval is how long to wait before the next poll when the
 	// publisher's response carries no Retry-After. The platform falls back to
-	// the flow's recurrence then (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app); 15 s is
-	// the interval Microsoft's own polling samples ask for.
+	// the flow's recurrence then
+	// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app);
+	// 15 s is the interval Microsoft's own polling samples ask for.
 	DefaultInterval = 15 * time.Second
 
 	// DefaultRequestTimeout bounds each request flow sends (registration,
@@ -63,7 +64,9 @@ const (
 	DefaultSettle = 2 * time.Second
 
 	// MaxBodyBytes caps how much of a notification or response body is read.
-	// The platform's own message limit is 100 MB (https://learn.microsoft.com/power-automate/limits-and-config); anything near this cap is already a defect for a trigger.
+	// The platform's own message limit is 100 MB
+	// (https://learn.microsoft.com/power-automate/limits-and-config);
+	// anything near this cap is already a defect for a trigger.
 	MaxBodyBytes = 16 << 20
 )
 

@@ -108,7 +108,8 @@ func (b *binder) value(in *input) (string, bool) {
 
 // resolve decides an input's value: the callback URL, the maker's value, or
 // the default, following the platform's rules for internal inputs
-// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions: "For parameters that are internal and
+// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions:
+// "For parameters that are internal and
 // required, you must provide default values"; validator PropertyMustBeRequired:
 // "Optional internal fields are ignored").
 func (b *binder) resolve(in *input, callbackURL string) (any, bool, error) {
@@ -262,8 +263,10 @@ func (s *session) buildCall(op *openapi2.Operation, path, method string, params 
 
 // bodyWalker builds the body from its schema, placing the callback URL in the
 // property marked x-ms-notification-url however deep it sits and creating the
-// objects around it (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions; ACS SMS Events nests it
-// four levels down, §5.1 W5).
+// objects around it
+// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions;
+// ACS SMS Events nests it
+// four levels down).
 type bodyWalker struct {
 	def         *definition
 	b           *binder

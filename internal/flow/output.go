@@ -58,6 +58,10 @@ func (p *printer) trigger(d *definition, t *trigger, base string) {
 	hint := extString(t.op.Extensions, "x-ms-trigger-hint")
 	text := fmt.Sprintf("%s · %s %q\n  %s trigger (x-ms-trigger: %s), %s %s, publisher %s",
 		d.title(), t.op.OperationID, t.summary(), t.kind, t.mode, t.method, t.path, base)
+	if t.kind == KindAction {
+		text = fmt.Sprintf("%s · %s %q\n  webhook action (send and wait for a response), %s %s, publisher %s",
+			d.title(), t.op.OperationID, t.summary(), t.method, t.path, base)
+	}
 	if hint != "" {
 		text += "\n  hint: " + hint
 	}

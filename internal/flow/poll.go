@@ -11,7 +11,9 @@ import (
 
 // stateParam is a parameter carrying x-ms-trigger-value: the platform
 // keeps the polling state in it, taking value-path of the first element of
-// value-collection from each 200 (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions; iMIS).
+// value-collection from each 200
+// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions;
+// iMIS).
 type stateParam struct {
 	name       string
 	collection string
@@ -127,7 +129,9 @@ func (s *session) resolveLocationOnce(loc, current string) (string, error) {
 
 // wait sleeps until the next poll. Retry-After counts seconds (scaled by
 // Config.RetryAfterUnit); Config.MinInterval floors it; with no Retry-After
-// the flow's recurrence, Config.Interval, applies (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app). It returns false when ctx ends first.
+// the flow's recurrence, Config.Interval, applies
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
+// It returns false when ctx ends first.
 func (s *session) wait(ctx context.Context, d time.Duration, has bool) bool {
 	if !has {
 		d = s.cfg.Interval
@@ -221,7 +225,8 @@ func (s *session) advanceState(c *call, st *stateParam, body []byte) string {
 }
 
 // pollPayload describes the 200 response: runs come from its body, or from
-// its item array with split-on (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
+// its item array with split-on
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 func (s *session) pollPayload(st *stateParam) *payload {
 	pl := &payload{what: "200 response schema"}
 	var schema any
@@ -253,7 +258,7 @@ func (s *session) pollPayload(st *stateParam) *payload {
 		}
 		if len(arrays) == 1 {
 			// Feathery's "results": the only array is what the
-			// connector's triggerDataPath policy points at (§2.2).
+			// connector's triggerDataPath policy points at (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 			pl.setCollection(s, root, arrays[0])
 		}
 	}

@@ -18,7 +18,8 @@ import (
 )
 
 // webhook subscribes, receives until told to stop, then unsubscribes, in the
-// order the platform does (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
+// order the platform does
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 // With Config.Lifecycle it plays the whole sequence of subscribe and
 // unsubscribe calls a flow's life causes instead (lifecycle.go).
 func (s *session) webhook(ctx context.Context) error {
@@ -175,7 +176,8 @@ func (s *session) remove(ctx context.Context, reg *registration) {
 }
 
 // register sends the subscription and checks the answer against the 201 +
-// Location contract (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
+// Location contract
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 // It reports whether notifications can be expected.
 func (s *session) register(ctx context.Context, reg *registration) bool {
 	c, cb := reg.call, reg.cb
@@ -239,7 +241,8 @@ func (s *session) register(ctx context.Context, reg *registration) bool {
 // checkDeleteRoute checks that the Location routes to a DELETE operation the
 // definition declares on the connector's own host. The platform sends the
 // DELETE through the connector, with the connection's credentials, only then
-// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger; microsoft/PowerPlatformConnectors#3678).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger;
+// microsoft/PowerPlatformConnectors#3678).
 func (s *session) checkDeleteRoute(loc string) {
 	u, err := url.Parse(loc)
 	if err != nil {
