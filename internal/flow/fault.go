@@ -85,6 +85,16 @@ func (s *session) answered(a arrival) time.Time {
 
 func (s *session) judgeFault(as []arrival) FaultRecord {
 	rec := FaultRecord{Registration: as[0].reg.n}
+	if d := s.cfg.CallbackDelay; d > 0 {
+		// A publisher sends a notification again while an earlier attempt
+		// is still waiting for its answer only if it gave up on that one:
+		// infer the hang-up the connection may not have reported yet.
+		for i := range len(as) - 1 {
+			if as[i].fault && as[i].hung == 0 && as[i+1].at.Before(as[i].at.Add(d)) {
+				as[i].hung = as[i+1].at.Sub(as[i].at)
+			}
+		}
+	}
 	accepted := 0
 	for i, a := range as {
 		at := FaultAttempt{At: a.at.UTC(), Status: a.status, Fault: a.fault, HungUpAfter: a.hung}

@@ -391,16 +391,25 @@ type receiver struct {
 	changed chan struct{}
 	// faults counts the notifications answered with an injected fault.
 	faults int
+	// quit is closed by stop, ending held-back answers.
+	quit     chan struct{}
+	quitting bool
 }
 
 func newReceiver(s *session, pl *payload) *receiver {
-	return &receiver{s: s, pl: pl, done: make(chan struct{}), changed: make(chan struct{})}
+	return &receiver{s: s, pl: pl, done: make(chan struct{}), changed: make(chan struct{}), quit: make(chan struct{})}
 }
 
+// stop makes the callback answer 404 from now on, as the platform does for a
+// removed trigger, and releases answers held back by a delay.
 func (rv *receiver) stop() {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	rv.closed = true
+	if !rv.quitting {
+		rv.quitting = true
+		close(rv.quit)
+	}
 }
 
 // lookup finds the registration a callback path belongs to.
@@ -416,13 +425,21 @@ func (rv *receiver) lookup(path string) *registration {
 	return nil
 }
 
-// arrive records an arrival and wakes waiters.
-func (rv *receiver) arrive(a arrival) {
+// arrive records an arrival, wakes waiters and returns its index.
+func (rv *receiver) arrive(a arrival) int {
 	rv.mu.Lock()
+	defer rv.mu.Unlock()
 	rv.arrivals = append(rv.arrivals, a)
 	close(rv.changed)
 	rv.changed = make(chan struct{})
-	rv.mu.Unlock()
+	return len(rv.arrivals) - 1
+}
+
+// setHung records that the publisher hung up on arrival i after d.
+func (rv *receiver) setHung(i int, d time.Duration) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	rv.arrivals[i].hung = d
 }
 
 // since returns the arrivals from index i on, and a channel closed on the
@@ -530,19 +547,23 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rv.mu.Unlock()
 		}
 	}
+	// Recorded before any delay, so that the report sees the attempt even
+	// when the run ends while its answer is still being held back.
+	i := rv.arrive(a)
 	if faulty && s.cfg.CallbackDelay > 0 {
 		t := time.NewTimer(s.cfg.CallbackDelay)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			a.hung = time.Since(a.at)
+			hung := time.Since(a.at)
+			rv.setHung(i, hung)
+			t.Stop()
+			s.out.note("notification %d: the publisher hung up after %s, before the callback answered (injected delay %s)", source, round(hung), s.cfg.CallbackDelay)
+			return // the publisher is gone; nobody reads the answer
+		case <-rv.quit:
+			// flow is stopping: answer now rather than hold the shutdown.
 		}
 		t.Stop()
-	}
-	rv.arrive(a)
-	if a.hung > 0 {
-		s.out.note("notification %d: the publisher hung up after %s, before the callback answered (injected delay %s)", source, round(a.hung), s.cfg.CallbackDelay)
-		return // the publisher is gone; nobody reads the answer
 	}
 	if faulty && status != http.StatusAccepted {
 		ra := ""
