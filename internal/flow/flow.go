@@ -86,7 +86,8 @@ type Config struct {
 	// Connector is the connector definition: a file path or an http(s) URL
 	// of an apiDefinition.swagger.json.
 	Connector string
-	// Trigger is the operationId of the trigger operation.
+	// Trigger is the operationId of the trigger operation; leave it empty
+	// when Action is set.
 	Trigger string
 	// Params are the values a maker would type into the trigger's card,
 	// keyed by parameter name, or by a dotted path for nested body
