@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -42,7 +43,9 @@ func main() {
 type exitCoder interface{ ExitCode() int }
 
 func exitCode(err error) int {
-	if ec, ok := err.(exitCoder); ok {
+	// kong wraps what a command's Run returns, so look through the chain.
+	var ec exitCoder
+	if errors.As(err, &ec) {
 		return ec.ExitCode()
 	}
 	return 1

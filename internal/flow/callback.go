@@ -13,14 +13,15 @@ import (
 )
 
 // callbackAPIVersion and callbackSV are the fixed query values of a Logic
-// Apps trigger callback URL (power-platform-triggers.md §1.8).
+// Apps trigger callback URL
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 const (
 	callbackAPIVersion = "2016-06-01"
 	callbackSV         = "1.0"
 )
 
 // callback is the URL the platform hands to the publisher, shaped like the
-// real one (power-platform-triggers.md §1.8):
+// real one (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers):
 //
 //	/workflows/<id>/triggers/<name>/versions/<v>/run?api-version=2016-06-01&sp=%2Ftriggers%2F…&sv=1.0&sig=<random>
 //
@@ -43,16 +44,23 @@ type callback struct {
 // trigger after its summary ("When a guest is invited" → When_a_guest_is_invited).
 var triggerNameChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-func newCallback(base, summary string) (*callback, error) {
+// newWorkflowID is a workflow id like the engine's: 32 hex digits. One flow
+// keeps its id across saves; only the version in its callback URLs changes.
+func newWorkflowID() (string, error) {
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return "", fmt.Errorf("flow: workflow id: %w", err)
+	}
+	return hex.EncodeToString(id), nil
+}
+
+// newCallback makes the callback URL of one version of workflowID's trigger.
+func newCallback(base, workflowID, summary string) (*callback, error) {
 	name := strings.Trim(triggerNameChars.ReplaceAllString(summary, "_"), "_")
 	if name == "" {
 		name = "manual"
 	}
-	id := make([]byte, 16)
 	key := make([]byte, 32)
-	if _, err := rand.Read(id); err != nil {
-		return nil, err
-	}
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
@@ -62,7 +70,7 @@ func newCallback(base, summary string) (*callback, error) {
 		return nil, err
 	}
 	c := &callback{
-		workflowID: hex.EncodeToString(id),
+		workflowID: workflowID,
 		trigger:    name,
 		version:    fmt.Sprintf("08585%015d", n),
 		sig:        base64.RawURLEncoding.EncodeToString(key),

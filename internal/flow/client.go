@@ -16,7 +16,7 @@ import (
 const userAgent = "azure-logic-apps/1.0 (triggerd flow)"
 
 // credential is where the connection's secret goes, from the definition's
-// securityDefinitions (power-platform-triggers.md §3.3).
+// securityDefinitions (https://swagger.io/specification/v2/).
 type credential struct {
 	scheme string // securityDefinitions key
 	typ    string // apiKey, basic, oauth2
@@ -24,37 +24,54 @@ type credential struct {
 	name   string // header or query parameter name, for apiKey
 }
 
-// credentials lists the schemes of the first security requirement that
-// applies to the trigger (the operation's own, else the document's): the
-// connection fills exactly one alternative.
-func (s *session) credentials() []credential {
+// credentials lists the schemes the connection fills for the trigger: those
+// of the first security requirement that applies (the operation's own, else
+// the document's). A definition whose requirement list is empty or missing
+// still gets a connection built from its securityDefinitions, and the
+// platform sends that connection's key on every call (23 of 182 real
+// webhook connectors rely on this, OpenText eDOCS among them); implicit then
+// names the scheme flow chose, so checkCredentials can say so.
+func (s *session) credentials() (creds []credential, implicit bool) {
 	reqs := s.def.doc.Security
 	if s.t.op.Security != nil {
 		reqs = *s.t.op.Security
 	}
-	if len(reqs) == 0 {
-		return nil
-	}
-	names := make([]string, 0, len(reqs[0]))
-	for n := range reqs[0] {
-		names = append(names, n)
+	var names []string
+	if len(reqs) > 0 {
+		for n := range reqs[0] {
+			names = append(names, n)
+		}
+	} else {
+		for n := range s.def.doc.SecurityDefinitions {
+			names = append(names, n)
+		}
+		implicit = len(names) > 0
 	}
 	slices.Sort(names)
-	var out []credential
+	if implicit {
+		// A connection has one set of connection parameters; with several
+		// definitions and no requirement, the first by name stands in.
+		names = names[:1]
+	}
 	for _, n := range names {
 		sd := s.def.doc.SecurityDefinitions[n]
 		if sd == nil {
 			continue
 		}
-		out = append(out, credential{scheme: n, typ: sd.Type, in: sd.In, name: sd.Name})
+		creds = append(creds, credential{scheme: n, typ: sd.Type, in: sd.In, name: sd.Name})
 	}
-	return out
+	return creds, implicit && len(creds) > 0
 }
 
 // checkCredentials warns once when the definition asks for a credential the
 // command line did not give: the platform always sends the connection's.
 func (s *session) checkCredentials() {
-	creds := s.credentials()
+	creds, implicit := s.credentials()
+	if implicit {
+		c := creds[0]
+		s.deviate(Info, "definition", "security-implicit",
+			"the definition declares securityDefinitions %q (%s) but no security requirement (\"security\": [] or none) for this operation. The platform still builds the connection from %q and sends its credential on every call, so flow sends it too; declare \"security\": [{%q: []}] so that the file says what happens", c.scheme, c.typ, c.scheme, c.scheme)
+	}
 	hasAPIKey := false
 	for _, c := range creds {
 		switch c.typ {
@@ -77,14 +94,16 @@ func (s *session) checkCredentials() {
 	}
 	if s.cfg.APIKey != "" && !hasAPIKey {
 		s.deviate(Warning, "definition", "api-key-unused",
-			"--api-key was given but the trigger's security declares no apiKey scheme, so it is not sent; use --header for other credentials")
+			"--api-key was given but the definition declares no apiKey security scheme, so the platform would have no key to send and flow does not send it; use --header for other credentials")
 	}
 }
 
 // authorize adds the connection's credentials. The platform uses the same
-// connection for registration, polls and the DELETE (power-platform-triggers.md
-// §1.6: "The same connection used in the connector is also used for the delete
-// webhook call").
+// connection for registration, polls and the DELETE ("The same connection
+// used in the connector is also used for the delete webhook call",
+// https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
+// Config.Header counts as part of the connection: basic and OAuth
+// connections carry their Authorization there.
 func (s *session) authorize(req *http.Request) {
 	for name, vs := range s.cfg.Header {
 		req.Header[name] = slices.Clone(vs)
@@ -92,7 +111,8 @@ func (s *session) authorize(req *http.Request) {
 	if s.cfg.APIKey == "" {
 		return
 	}
-	for _, c := range s.credentials() {
+	creds, _ := s.credentials()
+	for _, c := range creds {
 		if c.typ != "apiKey" {
 			continue
 		}
@@ -122,8 +142,9 @@ type response struct {
 	body   []byte
 }
 
-// send sends one request to the publisher with the connection's credentials.
-func (s *session) send(ctx context.Context, method, target string, header http.Header, body []byte) (*response, error) {
+// send sends one request to the publisher, with the connection's
+// credentials when withCreds is set.
+func (s *session) send(ctx context.Context, method, target string, header http.Header, body []byte, withCreds bool) (*response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -140,7 +161,9 @@ func (s *session) send(ctx context.Context, method, target string, header http.H
 	for name, vs := range header {
 		req.Header[name] = slices.Clone(vs)
 	}
-	s.authorize(req)
+	if withCreds {
+		s.authorize(req)
+	}
 	s.out.request(method, s.redact(req.URL.String()), body)
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
@@ -165,7 +188,9 @@ func (s *session) redact(target string) string {
 }
 
 // resolveLocation makes a Location absolute. The platform's documented
-// contract is an absolute URL (power-platform-triggers.md §1.7, §2.1); a
+// contract is an absolute URL
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger);
+// a
 // relative one is resolved against the request it answered (RFC 9110
 // §10.2.2) and reported.
 func (s *session) resolveLocation(stage, loc, requestURL string) (string, error) {
@@ -182,6 +207,6 @@ func (s *session) resolveLocation(stage, loc, requestURL string) (string, error)
 	}
 	abs := base.ResolveReference(u).String()
 	s.deviate(Warning, stage, "relative-location",
-		"Location %q is relative; the platform expects an absolute URL (power-platform-triggers.md §1.7, §2.1) and no source says it resolves relative ones; flow resolved it to %s", loc, abs)
+		"Location %q is relative; the platform expects an absolute URL (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger) and no source says it resolves relative ones; flow resolved it to %s", loc, abs)
 	return abs, nil
 }

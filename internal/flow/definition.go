@@ -41,7 +41,7 @@ func loadDefinition(ctx context.Context, source string, client *http.Client) (*d
 		return nil, fmt.Errorf("flow: parse %s as a Swagger 2.0 definition: %w", source, err)
 	}
 	if doc.Swagger != "2.0" {
-		return nil, fmt.Errorf("flow: %s has swagger %q; Power Platform connectors must be Swagger 2.0 (power-platform-triggers.md §3.3)", source, doc.Swagger)
+		return nil, fmt.Errorf("flow: %s has swagger %q; Power Platform connectors must be Swagger 2.0 (https://swagger.io/specification/v2/)", source, doc.Swagger)
 	}
 	rawv, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -91,7 +91,7 @@ func (d *definition) title() string {
 }
 
 // baseURL is where requests go: the override, or schemes[0]://host+basePath
-// exactly as paconn builds the backend URL (power-platform-triggers.md §3.3).
+// exactly as paconn builds the backend URL (https://swagger.io/specification/v2/).
 func (d *definition) baseURL(override string) (string, error) {
 	if override != "" {
 		u, err := url.Parse(override)
@@ -174,38 +174,83 @@ func (d *definition) trigger(operationID string) (*trigger, error) {
 		what := "has no operation with"
 		if found != nil {
 			what = "has an operation without x-ms-trigger (an action, not a trigger) with"
+			if t, err := d.newOperation(found); err == nil && d.hasNotificationURL(t) {
+				return nil, fmt.Errorf("flow: %s: %s is a webhook action (send and wait for a response), not a trigger: run it with --action %s", d.source, operationID, operationID)
+			}
 		}
 		return nil, fmt.Errorf("flow: %s %s operationId %q; its triggers are:\n%s", d.source, what, operationID, d.listTriggers())
 	}
-	t := &trigger{
-		path:    found.path,
-		method:  found.method,
-		op:      found.op,
-		rawItem: rawMap(d.raw, "paths", found.path),
-		mode:    extString(found.op.Extensions, "x-ms-trigger"),
-	}
-	params, err := d.parameters(d.doc.Paths[found.path], found.op)
+	t, err := d.newOperation(found)
 	if err != nil {
 		return nil, err
 	}
-	t.params = params
 	t.kind = d.kindOf(t)
 	if t.kind == KindWebhook {
 		switch t.method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
 		default:
-			return nil, fmt.Errorf("flow: webhook trigger %s uses %s; the platform registers webhooks with POST, PUT or PATCH (power-platform-triggers.md §1.2)", operationID, t.method)
+			return nil, fmt.Errorf("flow: webhook trigger %s uses %s; the platform registers webhooks with POST, PUT or PATCH (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", operationID, t.method)
 		}
 		if !d.hasNotificationURL(t) {
-			return nil, fmt.Errorf("flow: webhook trigger %s has no body property marked \"x-ms-notification-url\": true, so the platform has nowhere to put the callback URL (power-platform-triggers.md §1.2, §1.3)", operationID)
+			return nil, fmt.Errorf("flow: webhook trigger %s has no body property marked \"x-ms-notification-url\": true, so the platform has nowhere to put the callback URL (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", operationID)
 		}
 	}
 	return t, nil
 }
 
+// newOperation gathers an operation's path item and parameters.
+func (d *definition) newOperation(o *operation) (*trigger, error) {
+	t := &trigger{
+		path:    o.path,
+		method:  o.method,
+		op:      o.op,
+		rawItem: rawMap(d.raw, "paths", o.path),
+		mode:    extString(o.op.Extensions, "x-ms-trigger"),
+	}
+	params, err := d.parameters(d.doc.Paths[o.path], o.op)
+	if err != nil {
+		return nil, err
+	}
+	t.params = params
+	return t, nil
+}
+
+// action finds a webhook action by operationId: an operation without
+// x-ms-trigger whose body carries x-ms-notification-url. The engine calls
+// it as an ApiConnectionWebhook action, waiting for the callback before the
+// flow goes on
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers#apiconnectionwebhook-action).
+func (d *definition) action(operationID string) (*trigger, error) {
+	for _, o := range d.operations() {
+		if o.op.OperationID != operationID {
+			continue
+		}
+		if extString(o.op.Extensions, "x-ms-trigger") != "" {
+			return nil, fmt.Errorf("flow: %s is a trigger (x-ms-trigger), not an action: run it with --trigger %s", operationID, operationID)
+		}
+		t, err := d.newOperation(&o)
+		if err != nil {
+			return nil, err
+		}
+		if !d.hasNotificationURL(t) {
+			return nil, fmt.Errorf("flow: action %s has no body property marked \"x-ms-notification-url\": true, so it is an ordinary action, not a webhook action (send and wait for a response)", operationID)
+		}
+		switch t.method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+		default:
+			return nil, fmt.Errorf("flow: webhook action %s uses %s; the callback URL travels in a request body (POST, PUT or PATCH)", operationID, t.method)
+		}
+		t.kind = KindAction
+		t.mode = "send and wait"
+		return t, nil
+	}
+	return nil, fmt.Errorf("flow: %s has no operation with operationId %q", d.source, operationID)
+}
+
 // kindOf: a path item with x-ms-notification-content, or a body property
-// marked x-ms-notification-url, makes a webhook (power-platform-triggers.md
-// §1.2); everything else with x-ms-trigger is polled (§2).
+// marked x-ms-notification-url, makes a webhook
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger);
+// everything else with x-ms-trigger is polled (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 func (d *definition) kindOf(t *trigger) Kind {
 	if _, ok := t.rawItem["x-ms-notification-content"]; ok {
 		return KindWebhook

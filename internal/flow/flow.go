@@ -1,11 +1,20 @@
 // Package flow plays the platform's side of a connector trigger on the
 // author's machine: it reads a Swagger 2.0 connector definition, subscribes
 // to a webhook trigger with a realistic callback URL (or polls a polling
-// trigger), receives and validates what the publisher sends, and removes the
-// subscription again, reporting every departure from the contract that Power
-// Automate and Logic Apps hold publishers to (power-platform-triggers.md §1,
-// §2). It exists because the platform itself says little when a trigger
-// fails (trigger-pain-points.md §4.2, §6).
+// trigger, or calls a webhook action), receives and validates what the
+// publisher sends, and removes the subscription again, reporting every
+// departure from the contract that Power Automate and Logic Apps hold
+// publishers to:
+//
+//   - https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger
+//   - https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers
+//   - https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app
+//
+// With a lifecycle it replays the subscribe and unsubscribe calls a flow's
+// saves, renewals, disables and deletes cause, and with callback faults it
+// answers like a throttled, deleted or slow flow. It exists because the
+// platform itself says little when a trigger fails
+// (https://learn.microsoft.com/power-automate/triggers-troubleshoot).
 //
 // Run is the whole API: the command line only parses flags into a Config and
 // wires signals, so tests drive the same code in-process.
@@ -31,8 +40,9 @@ const (
 
 	// DefaultInterval is how long to wait before the next poll when the
 	// publisher's response carries no Retry-After. The platform falls back to
-	// the flow's recurrence then (power-platform-triggers.md §2.1); 15 s is
-	// the interval Microsoft's own polling samples ask for.
+	// the flow's recurrence then
+	// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app);
+	// 15 s is the interval Microsoft's own polling samples ask for.
 	DefaultInterval = 15 * time.Second
 
 	// DefaultRequestTimeout bounds each request flow sends (registration,
@@ -43,9 +53,20 @@ const (
 	// counts seconds (RFC 9110 §10.2.3).
 	DefaultRetryAfterUnit = time.Second
 
+	// DefaultEmitWait is how long a lifecycle step waits for the emitted
+	// notification at the current callback: publishers deliver within
+	// seconds, and one that needs longer is worth a finding.
+	DefaultEmitWait = 30 * time.Second
+
+	// DefaultSettle is how long a lifecycle step keeps listening after the
+	// notification it expected, for copies and for deliveries to retired
+	// callbacks, which a publisher sends at about the same time.
+	DefaultSettle = 2 * time.Second
+
 	// MaxBodyBytes caps how much of a notification or response body is read.
-	// The platform's own message limit is 100 MB (power-platform-triggers.md
-	// §1.9); anything near this cap is already a defect for a trigger.
+	// The platform's own message limit is 100 MB
+	// (https://learn.microsoft.com/power-automate/limits-and-config);
+	// anything near this cap is already a defect for a trigger.
 	MaxBodyBytes = 16 << 20
 )
 
@@ -65,7 +86,8 @@ type Config struct {
 	// Connector is the connector definition: a file path or an http(s) URL
 	// of an apiDefinition.swagger.json.
 	Connector string
-	// Trigger is the operationId of the trigger operation.
+	// Trigger is the operationId of the trigger operation; leave it empty
+	// when Action is set.
 	Trigger string
 	// Params are the values a maker would type into the trigger's card,
 	// keyed by parameter name, or by a dotted path for nested body
@@ -121,6 +143,46 @@ type Config struct {
 	// succeeded, with the absolute Location ("" when the publisher sent
 	// none). Tests and scripts publish their events from here.
 	OnSubscribed func(location string)
+
+	// Action, instead of Trigger, names a webhook action ("send and wait
+	// for a response": an operation without x-ms-trigger whose body has an
+	// x-ms-notification-url property). flow calls it, waits for its one
+	// callback and validates that.
+	Action string
+
+	// Lifecycle, when set, replaces the single subscribe-wait-unsubscribe
+	// with this sequence of flow events (ParseLifecycle reads "save,renew,…"
+	// and the "platform" preset).
+	Lifecycle []Step
+	// EmitCmd is a shell command run after each lifecycle step to make the
+	// publisher send one notification (e.g. "triggerd publish …"). It runs
+	// with TRIGGERD_FLOW_STEP set to the step's name.
+	EmitCmd string
+	// EmitURL is POSTed to after each lifecycle step, with EmitBody and the
+	// connection's credentials, for a publisher whose API emits a test event.
+	EmitURL string
+	// EmitBody is the JSON body sent to EmitURL ("{}" when empty).
+	EmitBody string
+	// EmitWait bounds how long flow waits for the emitted notification to
+	// reach the current callback (DefaultEmitWait when zero).
+	EmitWait time.Duration
+	// Settle is how long flow keeps listening after the expected
+	// notification (or after EmitWait) for copies and for notifications to
+	// retired callbacks (DefaultSettle when zero).
+	Settle time.Duration
+
+	// CallbackStatus, when set, is what the callback answers notifications
+	// instead of 202: 429 (the platform throttling), 404 (a deleted flow),
+	// 500 (an engine failure).
+	CallbackStatus int
+	// CallbackRetryAfter is sent as Retry-After with a CallbackStatus
+	// answer, in whole seconds.
+	CallbackRetryAfter time.Duration
+	// CallbackDelay makes the callback wait this long before it answers.
+	CallbackDelay time.Duration
+	// FaultCount limits CallbackStatus and CallbackDelay to the first N
+	// notifications; zero means all.
+	FaultCount int
 }
 
 // Kind says how the platform drives a trigger.
@@ -130,8 +192,12 @@ type Kind string
 const (
 	// KindWebhook triggers subscribe with a callback URL and are pushed to.
 	KindWebhook Kind = "webhook"
-	// KindPolling triggers are called repeatedly (power-platform-triggers.md §2).
+	// KindPolling triggers are called repeatedly
+	// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 	KindPolling Kind = "polling"
+	// KindAction is a webhook action: called once with a callback URL, it
+	// waits for the one callback (send and wait for a response).
+	KindAction Kind = "action"
 )
 
 // Severity grades a Deviation.
@@ -139,15 +205,19 @@ type Severity string
 
 // Severities.
 const (
+	// Info marks something worth knowing that the platform copes with, such
+	// as a definition that relies on a platform default it should declare.
+	Info Severity = "info"
 	// Warning marks something the platform tolerates but that departs from
 	// the documented contract or is likely to bite later.
 	Warning Severity = "warning"
-	// Failure marks something that breaks the trigger on the platform; any
-	// Failure makes Report.Failed true.
-	Failure Severity = "failure"
+	// Error marks something that breaks the trigger on the platform; any
+	// Error makes Report.Failed true (and the command exit 1).
+	Error Severity = "error"
 )
 
-// Deviation is one departure from the platform's contract.
+// Deviation is one finding: a departure from the platform's contract, or
+// (severity Info) a fact about how the platform will treat the definition.
 type Deviation struct {
 	Severity Severity `json:"severity"`
 	// Code is a stable identifier, e.g. "missing-location".
@@ -182,9 +252,15 @@ type RunRecord struct {
 	Body any `json:"body"`
 	// Headers are the notification's headers (webhooks only).
 	Headers map[string]string `json:"headers,omitempty"`
-	// Valid reports whether Body matches the declared schema; it is also
-	// true when the definition declares no schema to check.
+	// Valid is false when Body broke the schema it was checked against. It
+	// is true when Body matched, and also when it could not be checked.
 	Valid bool `json:"valid"`
+	// Checked reports whether Body was validated at all: false when the
+	// definition declares no schema, the schema does not compile, or an
+	// x-ms-dynamic-schema could not be resolved.
+	Checked bool `json:"checked"`
+	// Unchecked says why Body was not checked.
+	Unchecked string `json:"unchecked,omitempty"`
 	// Errors lists every mismatch with its path.
 	Errors []SchemaError `json:"errors,omitempty"`
 }
@@ -203,8 +279,13 @@ type Report struct {
 	DeleteStatus int
 	// Runs lists every run in order.
 	Runs []RunRecord
-	// Deviations lists every departure from the contract in order.
+	// Deviations lists every finding in order.
 	Deviations []Deviation
+	// Steps lists the lifecycle steps, in order (empty without Lifecycle).
+	Steps []StepRecord
+	// Faults lists what the publisher did with each notification that got
+	// an injected fault.
+	Faults []FaultRecord
 }
 
 // Failed reports whether anything broke the contract: a failed or
@@ -212,17 +293,17 @@ type Report struct {
 // match its schema, a failed DELETE, or a polling error.
 func (r *Report) Failed() bool {
 	for _, d := range r.Deviations {
-		if d.Severity == Failure {
+		if d.Severity == Error {
 			return true
 		}
 	}
 	return false
 }
 
-// Failures returns the Failure deviations.
-func (r *Report) Failures() []Deviation { return r.filter(Failure) }
+// Errors returns the deviations of severity Error.
+func (r *Report) Errors() []Deviation { return r.filter(Error) }
 
-// Warnings returns the Warning deviations.
+// Warnings returns the deviations of severity Warning.
 func (r *Report) Warnings() []Deviation { return r.filter(Warning) }
 
 func (r *Report) filter(s Severity) []Deviation {
@@ -252,13 +333,30 @@ func (r *Report) Has(code string) bool {
 // the Report, with Report.Failed telling whether to exit non-zero.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg = withDefaults(cfg)
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	def, err := loadDefinition(ctx, cfg.Connector, cfg.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
-	t, err := def.trigger(cfg.Trigger)
+	var t *trigger
+	if cfg.Action != "" {
+		t, err = def.action(cfg.Action)
+		// One callback completes an action.
+		cfg.Runs = 1
+	} else {
+		t, err = def.trigger(cfg.Trigger)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.Lifecycle) > 0 {
+		if t.kind != KindWebhook {
+			return nil, fmt.Errorf("flow: --lifecycle plays a webhook trigger's subscriptions; %s is a %s trigger", t.op.OperationID, t.kind)
+		}
+		// The steps, not a run count, decide when a lifecycle ends.
+		cfg.Runs = 0
 	}
 	base, err := def.baseURL(cfg.BaseURL)
 	if err != nil {
@@ -277,7 +375,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
 	}
-	if t.kind == KindWebhook {
+	if t.kind != KindPolling {
 		err = s.webhook(ctx)
 	} else {
 		err = s.poll(ctx)
@@ -287,6 +385,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	s.out.summary(s.report)
 	return s.report, s.out.err
+}
+
+// check refuses contradictory settings before anything is sent.
+func (cfg *Config) check() error {
+	switch {
+	case cfg.Trigger != "" && cfg.Action != "":
+		return fmt.Errorf("flow: give --trigger or --action, not both")
+	case cfg.Trigger == "" && cfg.Action == "":
+		return fmt.Errorf("flow: no operation: pass --trigger OPERATION_ID (or --action OPERATION_ID for a webhook action)")
+	case cfg.Action != "" && len(cfg.Lifecycle) > 0:
+		return fmt.Errorf("flow: --lifecycle applies to triggers; an action subscribes once per run")
+	case cfg.EmitCmd != "" && cfg.EmitURL != "":
+		return fmt.Errorf("flow: give --emit-cmd or --emit-url, not both")
+	case (cfg.EmitCmd != "" || cfg.EmitURL != "") && len(cfg.Lifecycle) == 0:
+		return fmt.Errorf("flow: --emit-cmd and --emit-url run after each --lifecycle step; without --lifecycle, publish from another terminal")
+	case cfg.CallbackStatus != 0 && (cfg.CallbackStatus < 200 || cfg.CallbackStatus > 599):
+		return fmt.Errorf("flow: --callback-status %d is not an HTTP status", cfg.CallbackStatus)
+	case cfg.CallbackRetryAfter < 0 || cfg.CallbackDelay < 0 || cfg.FaultCount < 0:
+		return fmt.Errorf("flow: --callback-retry-after, --callback-delay and --fault-count cannot be negative")
+	case cfg.CallbackRetryAfter > 0 && cfg.CallbackStatus == 0:
+		return fmt.Errorf("flow: --callback-retry-after goes with --callback-status (429 or 503, say)")
+	case cfg.FaultCount > 0 && cfg.CallbackStatus == 0 && cfg.CallbackDelay == 0:
+		return fmt.Errorf("flow: --fault-count limits --callback-status or --callback-delay; give one of them")
+	}
+	return nil
 }
 
 func withDefaults(cfg Config) Config {
@@ -316,6 +439,15 @@ func withDefaults(cfg Config) Config {
 	if cfg.Header == nil {
 		cfg.Header = http.Header{}
 	}
+	if cfg.EmitWait <= 0 {
+		cfg.EmitWait = DefaultEmitWait
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultSettle
+	}
+	if cfg.EmitBody == "" {
+		cfg.EmitBody = "{}"
+	}
 	return cfg
 }
 
@@ -327,8 +459,16 @@ type session struct {
 	base string
 	out  *printer
 
-	mu     sync.Mutex // guards report: callbacks arrive concurrently
+	// callbackBase and workflowID make every registration's callback URL.
+	callbackBase string
+	workflowID   string
+	recv         *receiver
+	// seenRoute is set once the Location's route has been checked.
+	seenRoute bool
+
+	mu     sync.Mutex // guards report and regs: callbacks arrive concurrently
 	report *Report
+	regs   []*registration
 }
 
 // deviate records and prints a deviation.

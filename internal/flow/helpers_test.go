@@ -210,5 +210,6 @@ func dig(body []byte, path ...string) string {
 	return s
 }
 
-// callbackShape is the platform's callback URL (power-platform-triggers.md §1.8).
+// callbackShape is the platform's callback URL
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 const callbackShape = `^http://127\.0\.0\.1:\d+/workflows/[0-9a-f]{32}/triggers/%s/versions/08585\d{15}/run\?api-version=2016-06-01&sp=%%2Ftriggers%%2F%s%%2Fversions%%2F08585\d{15}%%2Frun%%2C%%2Ftriggers%%2F%s%%2Fversions%%2F08585\d{15}%%2Fread&sv=1\.0&sig=[A-Za-z0-9_-]{43}$`

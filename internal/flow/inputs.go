@@ -108,7 +108,8 @@ func (b *binder) value(in *input) (string, bool) {
 
 // resolve decides an input's value: the callback URL, the maker's value, or
 // the default, following the platform's rules for internal inputs
-// (power-platform-triggers.md §1.3: "For parameters that are internal and
+// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions:
+// "For parameters that are internal and
 // required, you must provide default values"; validator PropertyMustBeRequired:
 // "Optional internal fields are ignored").
 func (b *binder) resolve(in *input, callbackURL string) (any, bool, error) {
@@ -123,7 +124,7 @@ func (b *binder) resolve(in *input, callbackURL string) (any, bool, error) {
 			return nil, false, nil
 		}
 		if !in.hasDef {
-			return nil, false, fmt.Errorf("flow: %s is internal and required but has no default, so the platform cannot fill it (power-platform-triggers.md §1.3: internal + required inputs must have a default)", in.label())
+			return nil, false, fmt.Errorf("flow: %s is internal and required but has no default, so the platform cannot fill it (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions: internal + required inputs must have a default)", in.label())
 		}
 		return in.def, true, nil
 	}
@@ -175,9 +176,10 @@ func (b *binder) leftovers(internal []*input) error {
 	return fmt.Errorf("flow: --param %s matches no input of this trigger; its visible inputs are:\n%s", k, list)
 }
 
-// buildCall builds the operation's request.
-func (s *session) buildCall(op *openapi2.Operation, path, method string, params []*openapi2.Parameter, callbackURL string) (*call, error) {
-	b := newBinder(s.cfg.Params)
+// buildCall builds the operation's request from values, keyed as
+// Config.Params is.
+func (s *session) buildCall(op *openapi2.Operation, path, method string, params []*openapi2.Parameter, callbackURL string, values map[string]string) (*call, error) {
+	b := newBinder(values)
 	var internal []*input
 	c := &call{method: method, header: http.Header{}}
 	expanded := path
@@ -219,7 +221,7 @@ func (s *session) buildCall(op *openapi2.Operation, path, method string, params 
 		}
 		if in.notif {
 			s.deviate(Warning, "definition", "notification-url-not-in-body",
-				"parameter %s carries x-ms-notification-url, which is allowed only on a body property (validator NotificationUrlNotAllowedInThisPosition, power-platform-triggers.md §1.3); flow fills it anyway", p.Name)
+				"parameter %s carries x-ms-notification-url, which is allowed only on a body property (validator NotificationUrlNotAllowedInThisPosition, https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules); flow fills it anyway", p.Name)
 		}
 		v, ok, err := b.resolve(in, callbackURL)
 		if err != nil {
@@ -249,7 +251,7 @@ func (s *session) buildCall(op *openapi2.Operation, path, method string, params 
 	}
 	for _, in := range b.ignored {
 		s.deviate(Warning, "definition", "optional-internal-ignored",
-			"%s is internal with a default but not required; the platform ignores optional internal inputs, so flow does not send it (validator PropertyMustBeRequired, power-platform-triggers.md §1.3)", in.label())
+			"%s is internal with a default but not required; the platform ignores optional internal inputs, so flow does not send it (validator PropertyMustBeRequired, https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules)", in.label())
 	}
 	if strings.Contains(expanded, "{") {
 		return nil, fmt.Errorf("flow: path %s has a template variable with no path parameter declared", expanded)
@@ -261,8 +263,10 @@ func (s *session) buildCall(op *openapi2.Operation, path, method string, params 
 
 // bodyWalker builds the body from its schema, placing the callback URL in the
 // property marked x-ms-notification-url however deep it sits and creating the
-// objects around it (power-platform-triggers.md §1.3; ACS SMS Events nests it
-// four levels down, §5.1 W5).
+// objects around it
+// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions;
+// ACS SMS Events nests it
+// four levels down).
 type bodyWalker struct {
 	def         *definition
 	b           *binder

@@ -58,6 +58,10 @@ func (p *printer) trigger(d *definition, t *trigger, base string) {
 	hint := extString(t.op.Extensions, "x-ms-trigger-hint")
 	text := fmt.Sprintf("%s · %s %q\n  %s trigger (x-ms-trigger: %s), %s %s, publisher %s",
 		d.title(), t.op.OperationID, t.summary(), t.kind, t.mode, t.method, t.path, base)
+	if t.kind == KindAction {
+		text = fmt.Sprintf("%s · %s %q\n  webhook action (send and wait for a response), %s %s, publisher %s",
+			d.title(), t.op.OperationID, t.summary(), t.method, t.path, base)
+	}
 	if hint != "" {
 		text += "\n  hint: " + hint
 	}
@@ -100,10 +104,13 @@ func (p *printer) note(format string, args ...any) {
 
 func (p *printer) deviation(d Deviation) {
 	mark := "!"
-	if d.Severity == Failure {
+	switch d.Severity {
+	case Error:
 		mark = "✗"
+	case Info:
+		mark = "i"
 	}
-	p.emit("deviation", map[string]any{
+	p.emit("finding", map[string]any{
 		"severity": d.Severity, "code": d.Code, "stage": d.Stage, "message": d.Message,
 	}, fmt.Sprintf("%s %s [%s] %s", mark, d.Severity, d.Code, d.Message))
 }
@@ -122,9 +129,12 @@ func (p *printer) run(r RunRecord) {
 		body = []byte(fmt.Sprint(r.Body))
 	}
 	b.WriteString("\n" + indentBody(body) + "\n")
-	if r.Valid {
+	switch {
+	case !r.Checked:
+		b.WriteString("  ? NOT checked: " + r.Unchecked)
+	case r.Valid:
 		b.WriteString("  ✓ matches the schema")
-	} else {
+	default:
 		fmt.Fprintf(&b, "  ✗ %d schema mismatch(es):", len(r.Errors))
 		for _, e := range r.Errors {
 			fmt.Fprintf(&b, "\n    %s: %s", e.Path, e.Message)
@@ -132,13 +142,14 @@ func (p *printer) run(r RunRecord) {
 	}
 	p.emit("run", map[string]any{
 		"run": r.Number, "received": r.Received, "source": r.Source, "item": r.Item,
-		"body": r.Body, "headers": r.Headers, "valid": r.Valid, "errors": nonNil(r.Errors),
+		"body": r.Body, "headers": r.Headers, "valid": r.Valid, "checked": r.Checked, "unchecked": r.Unchecked,
+		"errors": nonNil(r.Errors),
 	}, b.String())
 }
 
 func (p *printer) summary(r *Report) {
 	// Run calls this after every handler has finished, so r is quiet.
-	runs, fails, warns := len(r.Runs), len(r.Failures()), len(r.Warnings())
+	runs, fails, warns := len(r.Runs), len(r.Errors()), len(r.Warnings())
 	verdict := "OK"
 	if r.Failed() {
 		verdict = "FAILED"
@@ -152,14 +163,98 @@ func (p *printer) summary(r *Report) {
 		list = append(list, c)
 	}
 	slices.Sort(list)
-	text := fmt.Sprintf("%s: %d run(s), %d failure(s), %d warning(s)", verdict, runs, fails, warns)
+	text := fmt.Sprintf("%s: %d run(s), %d error(s), %d warning(s)", verdict, runs, fails, warns)
+	if len(r.Steps) > 0 {
+		text = fmt.Sprintf("%s: %d step(s), %d run(s), %d error(s), %d warning(s)", verdict, len(r.Steps), runs, fails, warns)
+	}
 	if len(list) > 0 {
 		text += " [" + strings.Join(list, ", ") + "]"
 	}
 	p.emit("summary", map[string]any{
-		"ok": !r.Failed(), "runs": runs, "failures": fails, "warnings": warns,
+		"ok": !r.Failed(), "runs": runs, "errors": fails, "warnings": warns, "steps": len(r.Steps),
 		"location": r.Location, "deleteStatus": r.DeleteStatus,
 	}, text)
+}
+
+// stepStart announces a lifecycle step (text only: the JSON "step" object
+// comes when it is done).
+func (p *printer) stepStart(r StepRecord) {
+	if p.json {
+		return
+	}
+	p.emit("", nil, fmt.Sprintf("── step %d: %s ── %s", r.Number, r.Step, stepMeaning[r.Step]))
+}
+
+// stepMeaning says what each step is on the platform.
+var stepMeaning = map[Step]string{
+	StepSave:    "the maker saves the flow: register a new callback, then DELETE the previous registration",
+	StepRenew:   "the connection's credentials are renewed: register again, then DELETE the previous registration",
+	StepDisable: "the flow is turned off: DELETE the registration",
+	StepEnable:  "the flow is turned on: register again",
+	StepDelete:  "the flow is deleted: DELETE the registration",
+}
+
+func (p *printer) step(r StepRecord) {
+	var b strings.Builder
+	mark := "✓"
+	if !r.OK {
+		mark = "✗"
+	}
+	fmt.Fprintf(&b, "  %s step %d %s:", mark, r.Number, r.Step)
+	if r.Registered > 0 {
+		fmt.Fprintf(&b, " registered #%d (%d)", r.Registered, r.RegisterStatus)
+	} else if r.RegisterStatus > 0 {
+		fmt.Fprintf(&b, " registration refused (%d)", r.RegisterStatus)
+	}
+	if r.Deleted > 0 {
+		fmt.Fprintf(&b, " deleted #%d (%d)", r.Deleted, r.DeleteStatus)
+	}
+	if r.Active > 0 {
+		fmt.Fprintf(&b, "; active #%d", r.Active)
+	} else {
+		b.WriteString("; nothing active")
+	}
+	if r.Emitted {
+		if len(r.Received) == 0 {
+			b.WriteString("; emitted, nothing arrived")
+		} else {
+			var parts []string
+			for _, n := range sortedKeys(r.Received) {
+				parts = append(parts, fmt.Sprintf("#%d×%d", n, r.Received[n]))
+			}
+			b.WriteString("; emitted, arrived at " + strings.Join(parts, " "))
+		}
+	}
+	received := map[string]int{}
+	for n, c := range r.Received {
+		received[fmt.Sprint(n)] = c
+	}
+	p.emit("step", map[string]any{
+		"number": r.Number, "step": r.Step, "registered": r.Registered, "registerStatus": r.RegisterStatus,
+		"deleted": r.Deleted, "deleteStatus": r.DeleteStatus, "active": r.Active,
+		"emitted": r.Emitted, "received": received, "ok": r.OK,
+	}, b.String())
+}
+
+func (p *printer) fault(r FaultRecord) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "fault · registration #%d · %s", r.Registration, r.Outcome)
+	for i, a := range r.Attempts {
+		fmt.Fprintf(&b, "\n    try %d", i+1)
+		if i > 0 {
+			fmt.Fprintf(&b, " +%s", round(a.After))
+		}
+		fmt.Fprintf(&b, " → %d", a.Status)
+		if a.Fault {
+			b.WriteString(" (injected)")
+		}
+		if a.HungUpAfter > 0 {
+			fmt.Fprintf(&b, ", publisher hung up after %s", round(a.HungUpAfter))
+		}
+	}
+	p.emit("fault", map[string]any{
+		"registration": r.Registration, "attempts": r.Attempts, "delivered": r.Delivered, "outcome": r.Outcome,
+	}, b.String())
 }
 
 // indentBody pretty-prints JSON (or shows text as it is) under two spaces.

@@ -72,8 +72,8 @@ func TestJSONLinesAndDefinitionURL(t *testing.T) {
 	require.Equal(t, false, events["summary"][0]["ok"])
 	require.NotEmpty(t, events["trigger"])
 	var failures []string
-	for _, d := range events["deviation"] {
-		if d["severity"] == "failure" {
+	for _, d := range events["finding"] {
+		if d["severity"] == "error" {
 			failures = append(failures, d["code"].(string))
 		}
 	}
@@ -116,7 +116,7 @@ func TestTextOutput(t *testing.T) {
 		"✓ matches the schema",
 		"→ DELETE " + b.URL + "/webhooks/1",
 		"← 204 No Content",
-		"OK: 1 run(s), 0 failure(s)",
+		"OK: 1 run(s), 0 error(s)",
 	} {
 		require.Contains(t, text, want)
 	}

@@ -26,12 +26,19 @@ type payload struct {
 	collection string
 	// headers are the headers x-ms-notification-content declares.
 	headers []string
+	// unchecked, when set, says why payloads cannot be validated; runs
+	// then say so instead of claiming a match.
+	unchecked string
 }
 
 // setSchema compiles the schema and works out where its items are.
 func (p *payload) setSchema(s *session, raw any) {
 	p.whole = s.def.newValidator(raw)
+	if raw == nil {
+		p.unchecked = "the definition declares no " + p.what
+	}
 	if p.whole.err != nil {
+		p.unchecked = "the " + p.what + " does not compile"
 		s.deviate(Warning, "definition", "schema-uncompilable",
 			"the %s cannot be compiled as JSON Schema draft-04, so payloads are not validated: %v", p.what, p.whole.err)
 	}
@@ -55,7 +62,7 @@ func (p *payload) setCollection(s *session, root map[string]any, name string) {
 // split decides split-on: the maker's choice, else the platform's default of
 // splitting array payloads ("If your trigger's Swagger file describes a
 // payload that is an array, the SplitOn property is automatically added",
-// power-platform-triggers.md §1.9, §2.3).
+// https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 func (s *session) split(p *payload) bool {
 	if s.cfg.SplitOn != nil {
 		return *s.cfg.SplitOn
@@ -100,7 +107,7 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 		}
 		if len(arr) == 0 {
 			s.deviate(Warning, "validate", "empty-array",
-				"payload %d holds an empty array: the platform starts no run for it. A polling trigger with nothing new answers 202 instead (power-platform-triggers.md §2.1)", source)
+				"payload %d holds an empty array: the platform starts no run for it. A polling trigger with nothing new answers 202 instead (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)", source)
 		}
 		for i, item := range arr {
 			var errs []SchemaError
@@ -124,6 +131,8 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 		runs[i].Source = source
 		runs[i].Headers = headers
 		runs[i].Valid = len(runs[i].Errors) == 0
+		runs[i].Checked = p.unchecked == ""
+		runs[i].Unchecked = p.unchecked
 		s.report.Runs = append(s.report.Runs, runs[i])
 	}
 	reached := s.cfg.Runs > 0 && len(s.report.Runs) >= s.cfg.Runs
@@ -132,8 +141,8 @@ func (s *session) record(source int, received time.Time, headers map[string]stri
 	for _, r := range runs {
 		s.out.run(r)
 		if !r.Valid {
-			s.deviate(Failure, "validate", "schema-mismatch",
-				"run %d does not match the %s: %s. The designer's dynamic content is built from that schema, so flows reading these fields get nothing or fail (power-platform-triggers.md §1.4, §1.9)", r.Number, p.what, joinErrors(r.Errors))
+			s.deviate(Error, "validate", "schema-mismatch",
+				"run %d does not match the %s: %s. The designer's dynamic content is built from that schema, so flows reading these fields get nothing or fail (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", r.Number, p.what, joinErrors(r.Errors))
 		}
 	}
 	return reached
@@ -166,7 +175,7 @@ func (s *session) checkRunsReached(ctx context.Context) {
 	got := len(s.report.Runs)
 	s.mu.Unlock()
 	if s.cfg.Runs > 0 && got < s.cfg.Runs && isDeadline(ctx.Err()) {
-		s.deviate(Failure, "run", "runs-not-reached",
+		s.deviate(Error, "run", "runs-not-reached",
 			"%d of the %d runs asked for happened before the %s timeout", got, s.cfg.Runs, s.cfg.Timeout)
 	}
 }

@@ -11,21 +11,24 @@ import (
 
 // stateParam is a parameter carrying x-ms-trigger-value: the platform
 // keeps the polling state in it, taking value-path of the first element of
-// value-collection from each 200 (power-platform-triggers.md §2.2, iMIS).
+// value-collection from each 200
+// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions;
+// iMIS).
 type stateParam struct {
 	name       string
 	collection string
 	path       string
 }
 
-// poll runs the polling protocol of power-platform-triggers.md §2.1: call the
+// poll runs the backend-managed polling protocol
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app): call the
 // operation; 202 means nothing new, wait Retry-After and call the Location;
 // 200 starts runs, then follow the new Location, Retry-After 0 meaning at
 // once. There is nothing to unsubscribe.
 func (s *session) poll(ctx context.Context) error {
 	s.out.trigger(s.def, s.t, s.base)
 	s.checkCredentials()
-	c, err := s.buildCall(s.t.op, s.t.path, s.t.method, s.t.params, "")
+	c, err := s.buildCall(s.t.op, s.t.path, s.t.method, s.t.params, "", s.cfg.Params)
 	if err != nil {
 		return err
 	}
@@ -36,13 +39,13 @@ func (s *session) poll(ctx context.Context) error {
 	polls, sources := 0, 0
 	for {
 		polls++
-		resp, err := s.send(ctx, c.method, next, c.header, c.body)
+		resp, err := s.send(ctx, c.method, next, c.header, c.body, true)
 		if err != nil {
 			if ctx.Err() != nil {
 				break // stopped while a poll was in flight
 			}
-			s.deviate(Failure, "poll", "poll-error",
-				"poll %d failed: %v. The platform retries connectivity errors, then tries again at the next recurrence (power-platform-triggers.md §1.9, §2.1)", polls, err)
+			s.deviate(Error, "poll", "poll-error",
+				"poll %d failed: %v. The platform retries connectivity errors, then tries again at the next recurrence (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers)", polls, err)
 			if !s.wait(ctx, 0, false) {
 				break
 			}
@@ -63,25 +66,25 @@ func (s *session) poll(ctx context.Context) error {
 			default:
 				next = c.url
 				s.deviateOnce(Warning, "poll", "poll-no-location",
-					"a 200 came without a Location header and the operation has no x-ms-trigger-value state parameter, so the platform polls the original URL again and the same items may fire twice. Answer with a Location that carries the new state (power-platform-triggers.md §2.1, §2.4)")
+					"a 200 came without a Location header and the operation has no x-ms-trigger-value state parameter, so the platform polls the original URL again and the same items may fire twice. Answer with a Location that carries the new state (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)")
 			}
 		case resp.status == http.StatusAccepted:
 			if loc != "" {
 				next = s.follow(loc, next)
 			} else {
 				s.deviateOnce(Warning, "poll", "poll-202-no-location",
-					"a 202 came without a Location header; the platform then calls the same URL again. The polling pattern answers 202 with a Location (carrying the state) and a Retry-After (power-platform-triggers.md §2.1)")
+					"a 202 came without a Location header; the platform then calls the same URL again. The polling pattern answers 202 with a Location (carrying the state) and a Retry-After (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)")
 			}
 		case resp.status >= 400 && resp.status <= 499 && resp.status != http.StatusRequestTimeout && resp.status != http.StatusTooManyRequests:
-			s.deviate(Failure, "poll", "poll-error",
-				"poll %d answered %s: %s. The platform starts no run, retries per the flow's retry policy and shows the trigger as failing; the same request keeps failing, so flow stops (power-platform-triggers.md §2.1)", polls, resp.text, excerpt(resp.body))
+			s.deviate(Error, "poll", "poll-error",
+				"poll %d answered %s: %s. The platform starts no run, retries per the flow's retry policy and shows the trigger as failing; the same request keeps failing, so flow stops (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)", polls, resp.text, excerpt(resp.body))
 			return s.endPoll(ctx)
 		case resp.status >= 500 || resp.status == http.StatusRequestTimeout || resp.status == http.StatusTooManyRequests:
-			s.deviate(Failure, "poll", "poll-error",
-				"poll %d answered %s: %s. The platform starts no run and retries 408, 429 and 5xx, then tries again at the next recurrence (power-platform-triggers.md §1.9, §2.1)", polls, resp.text, excerpt(resp.body))
+			s.deviate(Error, "poll", "poll-error",
+				"poll %d answered %s: %s. The platform starts no run and retries 408, 429 and 5xx, then tries again at the next recurrence (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers)", polls, resp.text, excerpt(resp.body))
 		default:
 			s.deviate(Warning, "poll", "poll-status",
-				"poll %d answered %s; only 200 starts a run and only 202 means \"nothing new\" (power-platform-triggers.md §2.1)", polls, resp.text)
+				"poll %d answered %s; only 200 starts a run and only 202 means \"nothing new\" (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)", polls, resp.text)
 		}
 		if reached || !s.wait(ctx, wait, hasWait) {
 			break
@@ -99,14 +102,14 @@ func (s *session) endPoll(ctx context.Context) error {
 func (s *session) follow(loc, current string) string {
 	abs, err := s.resolveLocationOnce(loc, current)
 	if err != nil {
-		s.deviate(Failure, "poll", "bad-location", "the Location %q is unusable (%v); polling the previous URL again", loc, err)
+		s.deviate(Error, "poll", "bad-location", "the Location %q is unusable (%v); polling the previous URL again", loc, err)
 		return current
 	}
 	u, err1 := url.Parse(abs)
 	b, err2 := url.Parse(s.base)
 	if err1 == nil && err2 == nil && (!strings.EqualFold(u.Host, b.Host) || u.Scheme != b.Scheme) {
 		s.deviateOnce(Warning, "poll", "location-foreign-host",
-			"the Location %s is not on the connector's host %s://%s; the platform sends polls through the connector, with the connection's credentials, only for its own host (power-platform-triggers.md §1.7, §2.4)", s.redact(abs), b.Scheme, b.Host)
+			"the Location %s is not on the connector's host %s://%s; the platform sends polls through the connector, with the connection's credentials, only for its own host (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger)", s.redact(abs), b.Scheme, b.Host)
 	}
 	return abs
 }
@@ -126,8 +129,9 @@ func (s *session) resolveLocationOnce(loc, current string) (string, error) {
 
 // wait sleeps until the next poll. Retry-After counts seconds (scaled by
 // Config.RetryAfterUnit); Config.MinInterval floors it; with no Retry-After
-// the flow's recurrence, Config.Interval, applies (power-platform-triggers.md
-// §2.1). It returns false when ctx ends first.
+// the flow's recurrence, Config.Interval, applies
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
+// It returns false when ctx ends first.
 func (s *session) wait(ctx context.Context, d time.Duration, has bool) bool {
 	if !has {
 		d = s.cfg.Interval
@@ -153,7 +157,7 @@ func (s *session) retryAfter(h http.Header) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		s.deviateOnce(Warning, "poll", "poll-no-retry-after",
-			"a poll response has no Retry-After header; the platform then waits for the flow's recurrence (here --interval %s). Send Retry-After: 0 while more items are pending and a real interval otherwise (power-platform-triggers.md §2.1, §2.4)", s.cfg.Interval)
+			"a poll response has no Retry-After header; the platform then waits for the flow's recurrence (here --interval %s). Send Retry-After: 0 while more items are pending and a real interval otherwise (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app)", s.cfg.Interval)
 		return 0, false
 	}
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
@@ -163,7 +167,7 @@ func (s *session) retryAfter(h http.Header) (time.Duration, bool) {
 		return max(time.Until(t), 0), true
 	}
 	s.deviateOnce(Warning, "poll", "poll-bad-retry-after",
-		"Retry-After %q is neither a whole number of seconds nor an HTTP date (power-platform-triggers.md §2.1: \"number of seconds\")", v)
+		"Retry-After %q is neither a whole number of seconds nor an HTTP date (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app: \"number of seconds\")", v)
 	return 0, false
 }
 
@@ -202,7 +206,7 @@ func (s *session) advanceState(c *call, st *stateParam, body []byte) string {
 	arr, ok := first.([]any)
 	if !ok || len(arr) == 0 {
 		s.deviateOnce(Warning, "poll", "trigger-value-missing",
-			"x-ms-trigger-value of %s names collection %q, which the 200 body does not hold as a non-empty array, so the state cannot advance (power-platform-triggers.md §2.2)", st.name, st.collection)
+			"x-ms-trigger-value of %s names collection %q, which the 200 body does not hold as a non-empty array, so the state cannot advance (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions)", st.name, st.collection)
 		return c.url
 	}
 	v := arr[0]
@@ -212,7 +216,7 @@ func (s *session) advanceState(c *call, st *stateParam, body []byte) string {
 	}
 	if v == nil {
 		s.deviateOnce(Warning, "poll", "trigger-value-missing",
-			"x-ms-trigger-value of %s names value-path %q, which the first item lacks, so the state cannot advance (power-platform-triggers.md §2.2)", st.name, st.path)
+			"x-ms-trigger-value of %s names value-path %q, which the first item lacks, so the state cannot advance (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions)", st.name, st.path)
 		return c.url
 	}
 	c.setQuery(st.name, paramText(v))
@@ -221,7 +225,8 @@ func (s *session) advanceState(c *call, st *stateParam, body []byte) string {
 }
 
 // pollPayload describes the 200 response: runs come from its body, or from
-// its item array with split-on (power-platform-triggers.md §2.3).
+// its item array with split-on
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers).
 func (s *session) pollPayload(st *stateParam) *payload {
 	pl := &payload{what: "200 response schema"}
 	var schema any
@@ -230,7 +235,7 @@ func (s *session) pollPayload(st *stateParam) *payload {
 	}
 	if schema == nil {
 		s.deviate(Warning, "definition", "no-response-schema",
-			"the trigger's 200 response declares no schema, so the designer offers no dynamic content and flow cannot validate items (power-platform-triggers.md §2.3)")
+			"the trigger's 200 response declares no schema, so the designer offers no dynamic content and flow cannot validate items (https://learn.microsoft.com/azure/logic-apps/logic-apps-workflow-actions-triggers)")
 	} else {
 		pl.setSchema(s, schema)
 	}
@@ -253,7 +258,7 @@ func (s *session) pollPayload(st *stateParam) *payload {
 		}
 		if len(arrays) == 1 {
 			// Feathery's "results": the only array is what the
-			// connector's triggerDataPath policy points at (§2.2).
+			// connector's triggerDataPath policy points at (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 			pl.setCollection(s, root, arrays[0])
 		}
 	}

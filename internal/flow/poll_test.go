@@ -11,9 +11,10 @@ import (
 	"github.com/triggerd/triggerd/internal/flow"
 )
 
-// Actsoft implements the backend-managed protocol (power-platform-triggers.md
-// §2.1): 202 + Location + Retry-After when nothing is new, 200 + a bare array
-// + the next Location when forms arrived. The API key goes in the header the
+// Actsoft implements the backend-managed protocol
+// (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app):
+// 202 + Location + Retry-After when nothing is new, 200 + a bare array + the
+// next Location when forms arrived. The API key goes in the header the
 // definition names, the internal X-API-Version header gets its default.
 func TestActsoftPolling(t *testing.T) {
 	t.Parallel()
@@ -64,7 +65,7 @@ func TestActsoftPolling(t *testing.T) {
 	require.Equal(t, 1, rep.Runs[1].Source)
 	require.Equal(t, 2, rep.Runs[2].Source)
 	require.True(t, rep.Runs[2].Valid)
-	require.Equal(t, []string{"schema-mismatch"}, codes(rep, flow.Failure))
+	require.Equal(t, []string{"schema-mismatch"}, codes(rep, flow.Error))
 	require.Empty(t, codes(rep, flow.Warning))
 	require.Zero(t, rep.DeleteStatus, "polling triggers have nothing to unsubscribe")
 }
@@ -211,5 +212,5 @@ func TestQueryKeyRelativeLocationAndServerError(t *testing.T) {
 	require.True(t, rep.Runs[0].Valid)
 	require.Equal(t, "/value/1/id", rep.Runs[1].Errors[0].Path, "the pattern's lookahead needs an ECMAScript engine")
 	require.Equal(t, []string{"relative-location"}, codes(rep, flow.Warning), "reported once")
-	require.ElementsMatch(t, []string{"poll-error", "schema-mismatch"}, codes(rep, flow.Failure))
+	require.ElementsMatch(t, []string{"poll-error", "schema-mismatch"}, codes(rep, flow.Error))
 }

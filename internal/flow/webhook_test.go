@@ -77,7 +77,7 @@ func TestTractionGuestWebhook(t *testing.T) {
 	require.Contains(t, paths["/"], "last_name")
 
 	require.True(t, rep.Failed())
-	require.Equal(t, []string{"schema-mismatch"}, codes(rep, flow.Failure))
+	require.Equal(t, []string{"schema-mismatch"}, codes(rep, flow.Error))
 	require.Contains(t, deviation(t, rep, "schema-mismatch").Message, "/hosts")
 	// TractionGuest's DELETE operation really is not internal.
 	require.Equal(t, []string{"delete-not-internal"}, codes(rep, flow.Warning))
@@ -395,7 +395,7 @@ func TestMissingLocation(t *testing.T) {
 	n.wait(t)
 	require.True(t, rep.Failed())
 	d := deviation(t, rep, "missing-location")
-	require.Equal(t, flow.Failure, d.Severity)
+	require.Equal(t, flow.Error, d.Severity)
 	require.Contains(t, d.Message, "never deleted")
 	require.Len(t, rep.Runs, 1, "notifications still arrive: the subscription exists")
 	require.Empty(t, b.requests(http.MethodDelete))
@@ -452,7 +452,7 @@ func TestRelativeLocationAndRefusedDelete(t *testing.T) {
 	require.Equal(t, "/api/v2/webhooks/7", dels[0].Path)
 	require.Equal(t, http.StatusForbidden, rep.DeleteStatus)
 	d := deviation(t, rep, "delete-failed")
-	require.Equal(t, flow.Failure, d.Severity)
+	require.Equal(t, flow.Error, d.Severity)
 	require.Contains(t, d.Message, "credentials")
 }
 
@@ -491,7 +491,7 @@ func TestCallbackQueryMangling(t *testing.T) {
 				i := strings.Index(cb, "&sig=")
 				return cb[:i]
 			},
-			severity: flow.Failure, code: "callback-signature", status: http.StatusUnauthorized,
+			severity: flow.Error, code: "callback-signature", status: http.StatusUnauthorized,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -529,7 +529,7 @@ func TestCallbackQueryMangling(t *testing.T) {
 			d := deviation(t, rep, tc.code)
 			require.Equal(t, tc.severity, d.Severity)
 			require.Contains(t, d.Message, "verbatim")
-			require.Equal(t, tc.severity == flow.Failure, rep.Failed())
+			require.Equal(t, tc.severity == flow.Error, rep.Failed())
 			require.Len(t, rep.Runs, runs)
 		})
 	}
@@ -555,7 +555,7 @@ func TestTimeoutBeforeRuns(t *testing.T) {
 		Runs:      1,
 		Timeout:   500 * time.Millisecond,
 	})
-	require.Equal(t, flow.Failure, deviation(t, rep, "runs-not-reached").Severity)
+	require.Equal(t, flow.Error, deviation(t, rep, "runs-not-reached").Severity)
 	require.Len(t, b.requests(http.MethodDelete), 1, "the trigger is removed on timeout too")
 }
 
