@@ -32,10 +32,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 const (
@@ -82,7 +82,7 @@ const (
 	// DefaultIconBrandColor is apiProperties' iconBrandColor when
 	// Options.IconBrandColor is empty: the colour the certification rules
 	// require of independent publishers (power-platform-triggers.md §3.4).
-	DefaultIconBrandColor = "#da3b01"
+	DefaultIconBrandColor = platform.IndependentPublisherBrandColor
 
 	// DefaultCategory is the x-ms-connector-metadata category when
 	// Options.Categories is empty.
@@ -90,7 +90,7 @@ const (
 
 	// MaxCategories is how many categories the certification rules allow
 	// (TooManyConnectorCategories, power-platform-triggers.md §3.1).
-	MaxCategories = 2
+	MaxCategories = platform.MaxCategories
 )
 
 // File names of the generated documents, as paconn expects them by default
@@ -303,10 +303,6 @@ type publicURL struct {
 	basePath string
 }
 
-// hostRe is the Microsoft schema's pattern for host: a name or IPv4 address
-// with an optional port, no scheme or path (power-platform-triggers.md §3.3).
-var hostRe = regexp.MustCompile(`^[^{}/ :\\]+(?::\d+)?$`)
-
 func parsePublicURL(raw string) (publicURL, error) {
 	if raw == "" {
 		raw = DefaultPublicURL
@@ -331,7 +327,7 @@ func parsePublicURL(raw string) (publicURL, error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return bad("must not have a query or fragment: the platform builds request URLs from host and basePath only")
 	}
-	if !hostRe.MatchString(u.Host) {
+	if !platform.ValidHost(u.Host) {
 		return bad("host %q is not accepted by the connector schema (a DNS name or IPv4 address with an optional port; no IPv6 literals)", u.Host)
 	}
 	// Braces would read as a path template in basePath.

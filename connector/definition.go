@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // The shapes below are the subset of Swagger 2.0 the generator writes. They
@@ -496,6 +498,9 @@ func (g *generator) metadata() ([]metadataEntry, error) {
 	}
 	cats := g.opts.Categories
 	if len(cats) == 0 {
+		cats = g.cat.Connector.Categories
+	}
+	if len(cats) == 0 {
 		cats = []string{DefaultCategory}
 	}
 	if len(cats) > MaxCategories {
@@ -505,20 +510,18 @@ func (g *generator) metadata() ([]metadataEntry, error) {
 		if c == "" || strings.Contains(c, ";") {
 			return nil, fmt.Errorf("connector: category %q must be one non-empty category name", c)
 		}
+		if !platform.ValidCategory(c) {
+			return nil, fmt.Errorf("connector: category %q is not one the platform accepts (InvalidConnectorCategory); use one of %s",
+				c, strings.Join(platform.Categories(), ", "))
+		}
 	}
 	meta = append(meta, metadataEntry{"Categories", strings.Join(cats, ";")})
 	return meta, nil
 }
 
 var (
-	operationIDRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
-	pathParamRe   = regexp.MustCompile(`\{([^{}/]*)\}`)
+	pathParamRe = regexp.MustCompile(`\{([^{}/]*)\}`)
 )
-
-// restrictedSummaryChars are the characters the validator rejects in a
-// summary (RestrictedCharactersInSummary, power-platform-triggers.md §3.2),
-// plus the brackets the catalog also refuses.
-const restrictedSummaryChars = `/\<>*%&?[]{}`
 
 // action builds an application operation and checks it against the rules
 // the platform's validator applies (power-platform-triggers.md §3.2, §4.1).
@@ -526,8 +529,8 @@ func (g *generator) action(a Action) (*operation, string, error) {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	if !operationIDRe.MatchString(a.OperationID) {
-		bad("operationId %q must be PascalCase letters and digits, like GetOrder", a.OperationID)
+	if problem := platform.OperationIDProblem(a.OperationID); problem != "" {
+		bad("operationId %s", problem)
 	}
 	method := strings.ToUpper(a.Method)
 	switch method {
@@ -548,10 +551,10 @@ func (g *generator) action(a Action) (*operation, string, error) {
 	switch n := len([]rune(a.Summary)); {
 	case n == 0:
 		bad("summary is required: the action's name in the designer")
-	case n > catalog.SummaryMaxLen:
-		bad("summary is %d characters; at most %d", n, catalog.SummaryMaxLen)
-	case strings.ContainsAny(a.Summary, restrictedSummaryChars):
-		bad("summary must not contain any of %s (RestrictedCharactersInSummary)", restrictedSummaryChars)
+	default:
+		if problem := platform.SummaryProblem(a.Summary, platform.SummaryMaxLen); problem != "" {
+			bad("summary %s", problem)
+		}
 	}
 	if a.Description == "" {
 		bad("description is required: it tells the maker what the action does")
@@ -712,7 +715,90 @@ func normalizeSchema(raw json.RawMessage) (any, error) {
 		return nil, errors.New("must be a JSON object")
 	}
 	dropUnknownFormats(m)
+	labelProperties(m, 0)
 	return m, nil
+}
+
+// labelProperties gives every property of a schema an x-ms-summary, the
+// label the designer shows for it in dynamic content: the schema's own
+// x-ms-summary, else its title, else the property name in title case
+// (orderId → "Order ID"). Certification reviewers ask for one on each field
+// (https://learn.microsoft.com/connectors/custom-connectors/connector-string-guidance),
+// and most certified webhook connectors have them. A derived label that
+// would break the summary rules is left out.
+func labelProperties(node map[string]any, depth int) {
+	if depth > maxLabelDepth {
+		return
+	}
+	if props, ok := node["properties"].(map[string]any); ok {
+		for name, p := range props {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			if _, ok := pm["x-ms-summary"]; !ok {
+				label, _ := pm["title"].(string)
+				if label == "" {
+					label = titleCase(name)
+				}
+				if label != "" && platform.SummaryProblem(label, platform.SummaryMaxLen) == "" {
+					pm["x-ms-summary"] = label
+				}
+			}
+			labelProperties(pm, depth+1)
+		}
+	}
+	for _, k := range []string{"items", "additionalProperties"} {
+		if m, ok := node[k].(map[string]any); ok {
+			labelProperties(m, depth+1)
+		}
+	}
+	if list, ok := node["allOf"].([]any); ok {
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				labelProperties(m, depth+1)
+			}
+		}
+	}
+}
+
+// maxLabelDepth bounds labelProperties on absurdly nested schemas.
+const maxLabelDepth = 64
+
+// titleCase turns a property name (camelCase, snake_case, kebab-case) into
+// title-case words, with the initialisms ID and URL upper case.
+func titleCase(name string) string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, string(cur))
+			cur = nil
+		}
+	}
+	rs := []rune(name)
+	for i, r := range rs {
+		switch {
+		case r == '_' || r == '-' || r == ' ' || r == '.':
+			flush()
+			continue
+		case unicode.IsUpper(r) && i > 0 && (unicode.IsLower(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1])):
+			flush()
+		}
+		cur = append(cur, r)
+	}
+	flush()
+	for i, w := range words {
+		switch strings.ToLower(w) {
+		case "id", "url", "uri", "api":
+			words[i] = strings.ToUpper(w)
+		default:
+			r := []rune(w)
+			r[0] = unicode.ToUpper(r[0])
+			words[i] = string(r)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func dropUnknownFormats(node map[string]any) {

@@ -1,13 +1,15 @@
 package connector
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // apiProperties is apiProperties.json (paconn-apiProperties.schema.json,
@@ -42,15 +44,10 @@ type constraints struct {
 	Required string `json:"required"`
 }
 
-var brandColorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 func (g *generator) properties() (*apiProperties, error) {
-	color := g.opts.IconBrandColor
-	if color == "" {
-		color = DefaultIconBrandColor
-	}
-	if !brandColorRe.MatchString(color) {
-		return nil, fmt.Errorf("connector: icon brand colour %q must be written #rrggbb, like %s", color, DefaultIconBrandColor)
+	color := cmp.Or(g.opts.IconBrandColor, g.cat.Connector.IconBrandColor, DefaultIconBrandColor)
+	if problem := platform.BrandColorProblem(color); problem != "" {
+		return nil, fmt.Errorf("connector: icon brand colour %s", problem)
 	}
 	// "triggers" is listed because the Logic Apps designer's browse view
 	// looks for it (LogicAppsUX#6330, trigger-pain-points.md #14); "actions"

@@ -1,8 +1,9 @@
 package lint
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // run applies every rule except the schema validation.
@@ -15,21 +16,13 @@ func (l *linter) run() {
 	l.propertiesRules()
 }
 
-// hostPattern is the definition schema's pattern for "host"
-// (power-platform-triggers.md §3.3): a host and optional port, nothing else.
-var hostPattern = regexp.MustCompile(`^[^{}/ :\\]+(?::\d+)?$`)
-
-// maxOperations is the platform's limit on operations per definition
-// (power-platform-triggers.md §3.5).
-const maxOperations = 256
-
 func (l *linter) documentRules() {
 	root := l.root
 	if v := root.get("swagger"); !v.isString() || v.str != "2.0" {
 		l.reportMissing(ruleSpecificationVersionIncorrect, root, "swagger",
 			`The 'swagger' property must have the string value "2.0".`)
 	}
-	if v := root.get("host"); v != nil && (!v.isString() || !hostPattern.MatchString(v.str)) {
+	if v := root.get("host"); v != nil && (!v.isString() || !platform.ValidHost(v.str)) {
 		l.report(ruleHostNameNotValid, v,
 			"The 'host' property, if present, must be a valid URI host without a scheme or path.")
 	}
@@ -52,10 +45,10 @@ func (l *linter) documentRules() {
 			}
 		}
 	}
-	if len(l.ops) > maxOperations {
+	if len(l.ops) > platform.MaxOperations {
 		l.report(ruleTotalOperationsCountExceedsMaxAllowed, root.get("paths"),
 			"The total number of operations in the swagger exceeds the maximum allowed value of '%d'. (It has %d.)",
-			maxOperations, len(l.ops))
+			platform.MaxOperations, len(l.ops))
 	}
 }
 

@@ -4,18 +4,9 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
-
-// summaryMaxLen is the validator's limit for OperationSummaryTooLong: its
-// catalogue says "fewer than 120 characters" (power-platform-triggers.md
-// §3.2). Certification reviewers ask for 80 or fewer; catalog.SummaryMaxLen
-// enforces that for triggerd's own triggers.
-const summaryMaxLen = 120
-
-// restrictedSummaryChars are the characters RestrictedCharactersInSummary
-// rejects, as the validator prints them (PowerPlatformConnectors PR #1095,
-// power-platform-triggers.md §3.2).
-const restrictedSummaryChars = `/\<>*%&?`
 
 func (l *linter) operationRules() {
 	firstByID := make(map[string]*operation)
@@ -42,26 +33,11 @@ func (l *linter) operationIDRules(o *operation, firstByID map[string]*operation)
 	} else {
 		firstByID[id] = o
 	}
-	if s := sanitizeOperationID(id); s != id {
+	if s := platform.SanitizeOperationID(id); s != id {
 		l.report(ruleOperationIDSanitized, idNode,
 			"The 'operationId' property value is different from its sanitized value '%s'. Please avoid the useage of non-alphanumeric characters to have matching values.",
 			s)
 	}
-}
-
-// sanitizeOperationID keeps the ASCII letters, digits and underscores of an
-// operationId. The catalogue says "non-alphanumeric", but underscores must
-// survive the validator's sanitizing: certified Actsoft, whose pull requests
-// pass the validator in CI, has an underscore in all 66 of its operationIds
-// (ClientController_Get). Hyphens, dots and spaces are reported.
-func sanitizeOperationID(id string) string {
-	var b strings.Builder
-	for _, r := range id {
-		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 func (l *linter) summaryRules(o *operation) {
@@ -69,14 +45,14 @@ func (l *linter) summaryRules(o *operation) {
 	if !summary.isString() {
 		return
 	}
-	if n := utf8.RuneCountInString(summary.str); n >= summaryMaxLen {
+	if n := utf8.RuneCountInString(summary.str); n > platform.SummaryMaxLen {
 		l.report(ruleOperationSummaryTooLong, summary,
-			"The operation 'summary' should be fewer than %d characters for improved readablity. (It has %d.)",
-			summaryMaxLen, n)
+			"The operation 'summary' should be fewer than %d characters for improved readablity. (It has %d; certification accepts at most %d.)",
+			platform.SummaryMaxLen+1, n, platform.SummaryMaxLen)
 	}
-	if strings.ContainsAny(summary.str, restrictedSummaryChars) {
+	if platform.HasRestrictedSummaryChar(summary.str) {
 		l.report(ruleRestrictedCharactersInSummary, summary,
-			"Summary string contains any of the restricted characters [%s]", restrictedSummaryChars)
+			"Summary string contains any of the restricted characters [%s]", platform.RestrictedSummaryChars)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // The rule tests start from the minimal webhook connector of
@@ -167,12 +169,12 @@ func ruleCases() []ruleCase {
 			violate: func(t *testing.T, d, _ doc) { d["schemes"] = []any{"https", "wss"} }},
 		{rule: ruleTotalOperationsCountExceedsMaxAllowed, path: `$.paths`,
 			violate: func(t *testing.T, d, _ doc) {
-				for i := range maxOperations - 1 { // the template has 2
+				for i := range platform.MaxOperations - 1 { // the template has 2
 					obj(t, d, "paths")[fmt.Sprintf("/orders/%d", i)] = action(t, fmt.Sprintf("GetOrders%d", i))
 				}
 			},
 			respect: func(t *testing.T, d, _ doc) {
-				for i := range maxOperations - 2 {
+				for i := range platform.MaxOperations - 2 {
 					obj(t, d, "paths")[fmt.Sprintf("/orders/%d", i)] = action(t, fmt.Sprintf("GetOrders%d", i))
 				}
 			}},
@@ -189,10 +191,10 @@ func ruleCases() []ruleCase {
 			respect: func(t *testing.T, d, _ doc) { post(t, d)["operationId"] = "On_Order_Created" }},
 		{rule: ruleOperationSummaryTooLong, path: jpPost + `.summary`,
 			violate: func(t *testing.T, d, _ doc) {
-				post(t, d)["summary"] = "When an order is created" + strings.Repeat(" and more", 11) // 123
+				post(t, d)["summary"] = "When an order is created" + strings.Repeat("x", 57) // 81
 			},
 			respect: func(t *testing.T, d, _ doc) {
-				post(t, d)["summary"] = "When an order is created" + strings.Repeat(" and more", 10) // 114
+				post(t, d)["summary"] = "When an order is created" + strings.Repeat("x", 56) // 80
 			}},
 		{rule: ruleRestrictedCharactersInSummary, path: jpPost + `.summary`,
 			violate: func(t *testing.T, d, _ doc) { post(t, d)["summary"] = "When an order is created/updated" },

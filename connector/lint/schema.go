@@ -10,11 +10,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	schemakind "github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // schemaFiles are verbatim copies of Microsoft's JSON Schemas for connector
@@ -73,14 +74,11 @@ func compileSchema(file, url string, patch func(map[string]any) error) (*jsonsch
 			return nil, fmt.Errorf("lint: patch embedded %s: %w", file, err)
 		}
 	}
-	c := jsonschema.NewCompiler()
 	// Microsoft's patterns are ECMAScript (".NET/JavaScript") regexps; the
 	// definition schema's `^x-(?!ms-)` uses a lookahead Go's RE2 cannot
-	// compile.
-	c.UseRegexpEngine(compileECMAScript)
-	// Only the two embedded documents (and the built-in metaschemas) exist:
-	// never read a file or the network while linting.
-	c.UseLoader(jsonschema.SchemeURLLoader{})
+	// compile. The platform's compiler reads them so, and never loads a file
+	// or the network: only the two embedded documents exist.
+	c := platform.NewCompiler()
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("lint: add embedded %s: %w", file, err)
 	}
@@ -184,24 +182,6 @@ func stripComments(src []byte) []byte {
 		out = append(out, c)
 	}
 	return out
-}
-
-// ecmaRegexp adapts regexp2 (ECMAScript mode) to jsonschema.Regexp.
-type ecmaRegexp regexp2.Regexp
-
-func (re *ecmaRegexp) MatchString(s string) bool {
-	ok, err := (*regexp2.Regexp)(re).MatchString(s)
-	return err == nil && ok
-}
-
-func (re *ecmaRegexp) String() string { return (*regexp2.Regexp)(re).String() }
-
-func compileECMAScript(s string) (jsonschema.Regexp, error) {
-	re, err := regexp2.Compile(s, regexp2.ECMAScript)
-	if err != nil {
-		return nil, err
-	}
-	return (*ecmaRegexp)(re), nil
 }
 
 // schemaValidator is a compiled schema.
