@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -39,8 +40,11 @@ func main() {
 // exitCoder lets a command choose its exit status (lint exits 1 on findings).
 type exitCoder interface{ ExitCode() int }
 
+// exitCode finds the status anywhere in err's chain: kong wraps and joins
+// what a command returns.
 func exitCode(err error) int {
-	if ec, ok := err.(exitCoder); ok {
+	var ec exitCoder
+	if errors.As(err, &ec) {
 		return ec.ExitCode()
 	}
 	return 1

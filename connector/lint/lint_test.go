@@ -29,9 +29,20 @@ func TestLintRejectsUnreadableInput(t *testing.T) {
 			require.Error(t, err)
 			require.True(t, strings.HasPrefix(err.Error(), "lint: read definition: "), err.Error())
 
-			_, err = Lint([]byte(`{"swagger": "2.0"}`), Options{Properties: []byte(input)})
-			require.Error(t, err)
-			require.True(t, strings.HasPrefix(err.Error(), "lint: read apiProperties: "), err.Error())
+			// An unreadable apiProperties.json is one finding; the
+			// definition is still linted.
+			res, err := Lint([]byte(`{"swagger": "2.0"}`), Options{Properties: []byte(input)})
+			require.NoError(t, err)
+			var props []Finding
+			for _, f := range res.Findings {
+				if f.Document == DocumentProperties {
+					props = append(props, f)
+				}
+			}
+			require.Len(t, props, 1)
+			require.Equal(t, ruleAPIPropertiesNotValidJSON, props[0].Rule)
+			require.Equal(t, SeverityError, props[0].Severity)
+			require.Contains(t, res.Findings[0].Rule, "SchemaViolation", "the definition's findings are kept")
 		})
 	}
 }
@@ -53,17 +64,45 @@ func TestLintReportsEverythingElseAsFindings(t *testing.T) {
 		"apiDefinition SpecificationVersionIncorrect $.swagger",
 		"apiProperties ApiPropertiesSchemaViolation $.properties",
 	}, rules)
-	require.Equal(t, 4, res.Count(SeverityError))
-	require.Equal(t, 0, res.Count(SeverityWarning))
+	// Only the version is an error: Microsoft's schemas are editor aids,
+	// whose violations the validator accepts on certified connectors.
+	require.Equal(t, 1, res.Count(SeverityError))
+	require.Equal(t, 3, res.Count(SeverityWarning))
 }
 
 func TestFindingJSONAndString(t *testing.T) {
 	t.Parallel()
-	f := Finding{Severity: SeverityWarning, Rule: "R", Document: DocumentDefinition, Path: "$.paths['/a b']", Message: "m <&>"}
+	f := Finding{Severity: SeverityWarning, Rule: "R", Document: DocumentDefinition, Path: "$.paths['/a b']", Message: "m <&>", Line: 3, Column: 7}
 	require.Equal(t, "warning R $.paths['/a b'] m <&>", f.String())
 	data, err := json.Marshal(f)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"severity":"warning","rule":"R","document":"apiDefinition","path":"$.paths['/a b']","message":"m <&>"}`, string(data))
+	require.JSONEq(t, `{"severity":"warning","rule":"R","document":"apiDefinition","path":"$.paths['/a b']","message":"m <&>","line":3,"column":7}`, string(data))
+}
+
+// Findings carry the line and column of their value, in characters, also
+// after a byte-order mark and multi-byte text; a missing member is located
+// at the object that should hold it.
+func TestFindingPosition(t *testing.T) {
+	t.Parallel()
+	def := "\xEF\xBB\xBF{\n  \"info\": {\"title\": \"é\", \"version\": \"1\"},\n  \"paths\": {},\n  \"swagger\": \"3.0\"\n}"
+	res, err := Lint([]byte(def), Options{})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Findings)
+	found := false
+	for _, f := range res.Findings {
+		if f.Rule == ruleSpecificationVersionIncorrect {
+			found = true
+			require.Equal(t, 4, f.Line, "%s", f)
+			require.Equal(t, 14, f.Column, "%s", f)
+		}
+	}
+	require.True(t, found)
+
+	res, err = Lint([]byte("{\"info\": {\"title\": \"é\"}, \"paths\": {}, \"swagger\": \"2.0\"}"), Options{})
+	require.NoError(t, err)
+	require.Equal(t, "$.info.version", res.Findings[0].Path)
+	require.Equal(t, 1, res.Findings[0].Line)
+	require.Equal(t, 10, res.Findings[0].Column)
 }
 
 func TestRulesCatalogue(t *testing.T) {

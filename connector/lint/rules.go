@@ -85,6 +85,7 @@ const (
 	ruleSchemaPropertyNotAllowed              = "SchemaPropertyNotAllowed"
 	ruleAPIPropertiesSchemaViolation          = "ApiPropertiesSchemaViolation"
 	ruleAPIPropertiesSchemaPropertyNotAllowed = "ApiPropertiesSchemaPropertyNotAllowed"
+	ruleAPIPropertiesNotValidJSON             = "ApiPropertiesNotValidJson"
 
 	// apiProperties.json against the definition.
 	ruleOperationIDNotFound        = "OperationIdNotFound"
@@ -108,8 +109,8 @@ var catalogue = []Rule{
 		`"ws" and "wss" are not supported.`},
 	{ruleTotalOperationsCountExceedsMaxAllowed, SeverityError, originValidator,
 		`A definition may have at most 256 operations (power-platform-triggers.md §3.5).`},
-	{ruleSecurityRequirementMustBeDefined, SeverityError, originValidator,
-		`Every name in a "security" requirement must be a key of "securityDefinitions"; otherwise calls (including the platform's webhook DELETE) go without credentials.`},
+	{ruleSecurityRequirementMustBeDefined, SeverityWarning, originValidator,
+		`Every name in a "security" requirement must be a key of "securityDefinitions"; otherwise calls, the platform's webhook DELETE among them, go without credentials. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 
 	// Operations and parameters.
 	{ruleOperationIDRequired, SeverityError, originValidator,
@@ -118,16 +119,16 @@ var catalogue = []Rule{
 		`operationIds must be unique across the definition.`},
 	{ruleOperationIDSanitized, SeverityWarning, originValidator,
 		`operationIds should be letters, digits and underscores (a hyphen, dot or space is reported; underscores pass because certified Actsoft uses them in all 66 operationIds). A warning: it is a naming rule, other characters work.`},
-	{ruleOperationSummaryTooLong, SeverityWarning, originValidator,
-		`An operation summary should be fewer than 120 characters, the validator's limit. (Certification reviewers ask for 80 or fewer, §3.2.)`},
-	{ruleRestrictedCharactersInSummary, SeverityWarning, originValidator,
-		`An operation summary should not contain any of / \ < > * % & ?.`},
-	{ruleOperationMustHaveResponse, SeverityError, originValidator,
-		`Every operation must declare at least one response.`},
+	{ruleOperationSummaryTooLong, SeverityError, originValidator,
+		`An operation summary must be 80 characters or fewer, as certification requires (https://learn.microsoft.com/connectors/custom-connectors/certification-submission); no certified operation of the public repository has a longer one.`},
+	{ruleRestrictedCharactersInSummary, SeverityError, originValidator,
+		`An operation summary must not contain any of / \ < > * % & ?; the validator refuses it (https://github.com/microsoft/PowerPlatformConnectors/pull/1095) and no certified operation has one.`},
+	{ruleOperationMustHaveResponse, SeverityWarning, originValidator,
+		`Every operation should declare at least one response: without one the designer shows no outputs. A warning, not an error: certified connectors ship it, so the validator accepts it. (9 certified webhook registrations have "responses": {}.)`},
 	{ruleOperationShouldHaveSuccessfulResponse, SeverityWarning, originValidator,
 		`An operation should declare a 2xx response; "default" alone makes the designer treat errors as output.`},
-	{ruleBodyOrFormDataParameterInFetchOperation, SeverityError, originValidator,
-		`A GET or HEAD operation cannot take a body or formData parameter.`},
+	{ruleBodyOrFormDataParameterInFetchOperation, SeverityWarning, originValidator,
+		`A GET or HEAD must not take a body or form data: the runtime does not send it. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleOperationParametersContainMultipleBodyParm, SeverityError, originValidator,
 		`An operation may have at most one body parameter.`},
 	{ruleConnectionIDParameterNotAllowed, SeverityError, originValidator,
@@ -160,14 +161,14 @@ var catalogue = []Rule{
 		`A non-body parameter that is internal and has a default should be required: only required parameters are guaranteed to be sent. A warning because the validator allows it "if this is intended" (certified iMIS does it for polling state).`},
 
 	// Webhooks.
-	{ruleNotificationURLNotAllowedInThisPosition, SeverityError, originValidator,
-		`x-ms-notification-url may only mark a property of an operation's body parameter schema.`},
+	{ruleNotificationURLNotAllowedInThisPosition, SeverityWarning, originValidator,
+		`x-ms-notification-url belongs on a property of an operation's input body; anywhere else the platform does not fill it in. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleNotificationURLNotInternal, SeverityError, originValidator,
 		`The notification-URL property, or one of its parents, must be x-ms-visibility internal: the platform fills it, not the maker (643 of 643 real webhook triggers do so, trigger-pain-points.md §2.3).`},
 	{ruleNotificationURLNotRequired, SeverityWarning, originValidator,
 		`The notification-URL property should be required at every level from the body parameter down. A warning: 17% of certified webhook triggers miss a level and work (§2.3).`},
-	{ruleNotificationURLNotString, SeverityError, originValidator,
-		`The notification-URL property must be of type string.`},
+	{ruleNotificationURLNotString, SeverityWarning, originValidator,
+		`The notification-URL property must be a string: the platform puts the callback URL in it. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleWebhookOperationsMissingNotificationURL, SeverityError, originValidator,
 		`A trigger on a path with x-ms-notification-content must mark its callback property with x-ms-notification-url: true, or the platform has nowhere to put the callback URL.`},
 	{ruleOperationMustHaveNotificationContentExtension, SeverityError, originValidator,
@@ -176,12 +177,12 @@ var catalogue = []Rule{
 		`A webhook trigger needs an output schema, in x-ms-notification-content (or on its 200/201 response), to be visible in the designer.`},
 
 	// Triggers.
-	{ruleWebhookOperationMissingTriggerExtension, SeverityError, originTriggerd,
-		`An operation with a notification-URL property but no x-ms-trigger is shown as an action, not a trigger (§1.2: "be sure to include it").`},
+	{ruleWebhookOperationMissingTriggerExtension, SeverityWarning, originTriggerd,
+		`A path item with x-ms-notification-content whose registration has a notification-URL property but no x-ms-trigger is listed as an action, not a trigger, and its flow never fires. Webhook actions (a notification URL without x-ms-notification-content, like "send and wait for a response") are a valid shape and are not reported.`},
 	{ruleNotificationContentInsideOperation, SeverityError, originTriggerd,
 		`x-ms-notification-content must be on the path item, beside "post", not inside the operation: the designer only reads it there (§1.4; 643 of 643 real webhook triggers, TRex's "move up" filter).`},
-	{ruleWebhookTriggerMissingDeleteOperation, SeverityError, originTriggerd,
-		`A webhook trigger needs a DELETE operation the platform can call on the registration's Location; without it webhooks are created and never deleted (§1.6; the most common and most painful trigger problem, trigger-pain-points.md §6 #1, 38 of 194 certified connectors, every one a real defect).`},
+	{ruleWebhookTriggerMissingDeleteOperation, SeverityWarning, originTriggerd,
+		`A webhook trigger needs a DELETE operation the platform can call on the registration's Location; without it webhooks are created and never deleted (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). A warning: the file is accepted and the trigger fires, it only leaves orphaned webhooks.`},
 	{ruleDeleteOperationDoesNotMatchLocation, SeverityWarning, originTriggerd,
 		`Some DELETE operation must be able to match a Location URL that names one subscription: its path needs a variable the registration's path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). Header and body parameters cannot come from a URL. A warning: the check cannot see the Location value the backend sends (§1.7).`},
 	{ruleDeleteOperationNotInternal, SeverityWarning, originTriggerd,
@@ -192,18 +193,20 @@ var catalogue = []Rule{
 		`A polling trigger whose backend keeps the state (§2.1) should declare Location and Retry-After headers on its 200 and 202 responses. Not checked when the platform keeps the state: a parameter with x-ms-trigger-value, or a pollingtrigger policy in apiProperties.json (§2.2).`},
 
 	// JSON Schemas.
-	{ruleSchemaViolation, SeverityError, originSchema,
-		`The definition violates Microsoft's apiDefinition.swagger.schema.json (draft-04).`},
+	{ruleSchemaViolation, SeverityWarning, originSchema,
+		`The definition violates Microsoft's apiDefinition.swagger.schema.json (draft-04), patched where the service is known to be more lenient (any Swagger format, visibility and status in any case). A warning: the schema is an editor aid from 2020 and the validator accepts certified connectors that violate it; the violations that matter have their own rules.`},
 	{ruleSchemaPropertyNotAllowed, SeverityWarning, originSchema,
 		`The definition has a member Microsoft's apiDefinition.swagger.schema.json does not allow there. A warning: the schema (last changed 2020) does not know every extension the service accepts; misplacements that matter have their own rules.`},
-	{ruleAPIPropertiesSchemaViolation, SeverityError, originSchema,
-		`apiProperties.json violates Microsoft's paconn-apiProperties.schema.json (draft-07).`},
+	{ruleAPIPropertiesSchemaViolation, SeverityWarning, originSchema,
+		`apiProperties.json violates Microsoft's paconn-apiProperties.schema.json (draft-07). A warning: certified connectors ship violations (a boolean "hidden", "IsFirstParty": "False" on aad) that the apiProperties validator accepts.`},
 	{ruleAPIPropertiesSchemaPropertyNotAllowed, SeverityWarning, originSchema,
 		`apiProperties.json has a member Microsoft's schema does not allow there (a warning, as for SchemaPropertyNotAllowed).`},
+	{ruleAPIPropertiesNotValidJSON, SeverityError, originTriggerd,
+		`apiProperties.json must be a JSON object: paconn refuses to create or update the connector otherwise. The definition is still checked.`},
 
 	// apiProperties.json against the definition.
-	{ruleOperationIDNotFound, SeverityError, originValidator,
-		`A policy's x-ms-apimTemplate-operationName must name operations of the definition; otherwise the policy (say, a polling trigger's) never applies.`},
+	{ruleOperationIDNotFound, SeverityWarning, originValidator,
+		`A policy's x-ms-apimTemplate-operationName should name operations of the definition; otherwise the policy (say, a polling trigger's) never applies. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleCapabilitiesMissingTrigger, SeverityInfo, originTriggerd,
 		`apiProperties.json "capabilities" should list "triggers" when the definition has triggers, for the Logic Apps designer's browse view. Information only: 179 of 214 connectors with triggers have "capabilities": [] and work (trigger-pain-points.md #14).`},
 }

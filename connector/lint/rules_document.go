@@ -22,7 +22,10 @@ func (l *linter) documentRules() {
 		l.reportMissing(ruleSpecificationVersionIncorrect, root, "swagger",
 			`The 'swagger' property must have the string value "2.0".`)
 	}
-	if v := root.get("host"); v != nil && (!v.isString() || !platform.ValidHost(v.str)) {
+	// A dynamichosturl policy replaces the host at run time, so a
+	// placeholder there is what certified connectors (JotForm Enterprise)
+	// ship.
+	if v := root.get("host"); v != nil && (!v.isString() || !platform.ValidHost(v.str)) && !l.hasPolicy("dynamichosturl") {
 		l.report(ruleHostNameNotValid, v,
 			"The 'host' property, if present, must be a valid URI host without a scheme or path.")
 	}

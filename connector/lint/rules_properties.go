@@ -98,3 +98,13 @@ func (l *linter) schemaDocument(sch schemaValidator, root *node, ruleViolation, 
 func (v schemaViolation) String() string {
 	return fmt.Sprintf("/%s: %s", strings.Join(v.instance, "/"), v.message)
 }
+
+// hasPolicy reports whether apiProperties.json has a policy of the template.
+func (l *linter) hasPolicy(templateID string) bool {
+	for _, inst := range l.props.get("properties").get("policyTemplateInstances").elems() {
+		if strings.EqualFold(inst.get("templateId").text(), templateID) {
+			return true
+		}
+	}
+	return false
+}

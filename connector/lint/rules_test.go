@@ -520,6 +520,13 @@ func TestEveryRuleIsTested(t *testing.T) {
 	for _, tc := range ruleCases() {
 		tested[tc.rule] = true
 	}
+	// Rules whose input cannot be built by changing a decoded document are
+	// tested by name elsewhere.
+	for _, rule := range []string{
+		ruleAPIPropertiesNotValidJSON, // TestLintRejectsUnreadableInput
+	} {
+		tested[rule] = true
+	}
 	for _, r := range Rules() {
 		require.True(t, tested[r.Name], "rule %s has no test case", r.Name)
 	}

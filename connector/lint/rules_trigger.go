@@ -36,12 +36,12 @@ func (l *linter) triggerRules() {
 				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (power-platform-triggers.md §1.4).",
 				o.label(), o.item.path(), o.method)
 		}
-		if len(cbs) > 0 && !o.isTrigger() {
+		if len(cbs) > 0 && !o.isTrigger() && o.notificationContent() != nil {
 			l.reportMissing(ruleWebhookOperationMissingTriggerExtension, o.op, "x-ms-trigger",
 				`The operation '%s' has a notification URL property but no 'x-ms-trigger' extension, so the designer shows it as an action instead of a trigger. Add "x-ms-trigger": "single".`,
 				o.label())
 		}
-		if len(cbs) > 0 && o.notificationContent() == nil {
+		if len(cbs) > 0 && o.isTrigger() && o.notificationContent() == nil {
 			l.reportMissing(ruleOperationMustHaveNotificationContentExtension, o.item, "x-ms-notification-content",
 				"The operation '%s' is missing notification content extension as it has '%d' properties marked as notification URL.",
 				o.label(), len(cbs))

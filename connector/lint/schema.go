@@ -102,6 +102,36 @@ func patchDefinitionSchema(doc map[string]any) error {
 		return errors.New("definitions.info.properties not found")
 	}
 	props["x-ms-keywords"] = map[string]any{"type": []any{"string", "array"}}
+
+	// Swagger 2.0 allows any format string ("the format property is an
+	// open string-valued property", https://swagger.io/specification/v2/#data-types);
+	// 37 certified connectors ship "guid", "decimal", "enum" and others, which
+	// the schema's enum refuses.
+	if _, ok := defs["format"]; !ok {
+		return errors.New("definitions.format not found")
+	}
+	defs["format"] = map[string]any{"type": "string"}
+
+	// The service reads x-ms-visibility and x-ms-api-annotation's status
+	// without regard to case, and an empty visibility as none: certified
+	// connectors ship "Advanced", "" and "production".
+	vis, ok := defs["x-ms-visibility"].(map[string]any)
+	if !ok {
+		return errors.New("definitions.x-ms-visibility not found")
+	}
+	delete(vis, "enum")
+	vis["pattern"] = "^(|[Ii]mportant|[Aa]dvanced|[Ii]nternal|IMPORTANT|ADVANCED|INTERNAL|[Nn]one)$"
+	for name, d := range defs {
+		if !strings.HasPrefix(name, "x-ms-api-annotation") {
+			continue
+		}
+		dm, _ := d.(map[string]any)
+		dprops, _ := dm["properties"].(map[string]any)
+		if status, ok := dprops["status"].(map[string]any); ok {
+			delete(status, "enum")
+			status["pattern"] = "^([Pp]roduction|[Pp]review|PRODUCTION|PREVIEW)$"
+		}
+	}
 	return nil
 }
 
@@ -263,9 +293,9 @@ func (sel leafSelector) leaves(ve *jsonschema.ValidationError) []*jsonschema.Val
 
 // discriminators are the members whose value (or absence) tells which
 // alternative of a oneOf an object is meant to be: a parameter's "in", a
-// security scheme's "type" and "flow", a policy's "templateId", a
-// reference's "$ref".
-var discriminators = map[string]bool{"$ref": true, "in": true, "type": true, "flow": true, "templateId": true}
+// security scheme's "type" and "flow", a policy's "templateId", an OAuth
+// setting's "identityProvider", a reference's "$ref".
+var discriminators = map[string]bool{"$ref": true, "in": true, "type": true, "flow": true, "templateId": true, "identityProvider": true}
 
 // best picks the alternative of a failed oneOf/anyOf that the author
 // most likely meant, so that a wrong path parameter reports what is wrong
