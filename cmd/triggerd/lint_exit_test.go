@@ -29,7 +29,10 @@ const exitTestDefinition = `{
         "responses": {"200": {"description": "OK"}}
       }
     }
-  }
+  },
+  "x-ms-connector-metadata": [{"propertyName": "Website", "propertyValue": "https://example.com"},
+    {"propertyName": "Privacy policy", "propertyValue": "https://example.com/privacy"},
+    {"propertyName": "Categories", "propertyValue": "Data"}]
 }`
 
 // The exit statuses hold through the real binary, where kong wraps what a

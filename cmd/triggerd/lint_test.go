@@ -29,7 +29,10 @@ const lintTestDefinition = `{
         "responses": {"200": {"description": "OK"}}
       }
     }
-  }
+  },
+  "x-ms-connector-metadata": [{"propertyName": "Website", "propertyValue": "https://example.com"},
+    {"propertyName": "Privacy policy", "propertyValue": "https://example.com/privacy"},
+    {"propertyName": "Categories", "propertyValue": "Data"}]
 }`
 
 func writeTemp(t *testing.T, name, content string) string {

@@ -14,6 +14,8 @@ type linter struct {
 
 	ops   []*operation
 	found []located
+
+	mimeSeen map[string]bool // MIME types MimeTypeNotSupported reported
 }
 
 // operation is one operation of the definition with what the rules need

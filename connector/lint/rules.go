@@ -93,7 +93,7 @@ const (
 )
 
 // catalogue is every rule, in the order Rules returns them.
-var catalogue = []Rule{
+var catalogue = append([]Rule{
 	// Document.
 	{ruleSpecificationVersionIncorrect, SeverityError, originValidator,
 		`"swagger" must be the string "2.0": the platform only reads OpenAPI 2.0.`},
@@ -178,7 +178,7 @@ var catalogue = []Rule{
 
 	// Triggers.
 	{ruleWebhookOperationMissingTriggerExtension, SeverityWarning, originTriggerd,
-		`A path item with x-ms-notification-content whose registration has a notification-URL property but no x-ms-trigger is listed as an action, not a trigger, and its flow never fires. Webhook actions (a notification URL without x-ms-notification-content, like "send and wait for a response") are a valid shape and are not reported.`},
+		`An operation that reads as a trigger (a "When …" summary or an x-ms-trigger-hint) and has a notification-URL property but no x-ms-trigger is listed as an action, so no flow ever starts from it. Webhook actions ("send and wait for a response", 16 certified operations) have the same shape without reading as triggers, and are not reported.`},
 	{ruleNotificationContentInsideOperation, SeverityError, originTriggerd,
 		`x-ms-notification-content must be on the path item, beside "post", not inside the operation: the designer only reads it there (§1.4; 643 of 643 real webhook triggers, TRex's "move up" filter).`},
 	{ruleWebhookTriggerMissingDeleteOperation, SeverityWarning, originTriggerd,
@@ -209,7 +209,7 @@ var catalogue = []Rule{
 		`A policy's x-ms-apimTemplate-operationName should name operations of the definition; otherwise the policy (say, a polling trigger's) never applies. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleCapabilitiesMissingTrigger, SeverityInfo, originTriggerd,
 		`apiProperties.json "capabilities" should list "triggers" when the definition has triggers, for the Logic Apps designer's browse view. Information only: 179 of 214 connectors with triggers have "capabilities": [] and work (trigger-pain-points.md #14).`},
-}
+}, validatorCatalogue...)
 
 // ruleIndex finds a rule by name.
 var ruleIndex = func() map[string]Rule {

@@ -14,6 +14,7 @@ func (l *linter) run() {
 	l.operationRules()
 	l.triggerRules()
 	l.propertiesRules()
+	l.validatorRules()
 }
 
 func (l *linter) documentRules() {

@@ -150,7 +150,7 @@ type ruleCase struct {
 }
 
 func ruleCases() []ruleCase {
-	return []ruleCase{
+	return append([]ruleCase{
 		// Document.
 		{rule: ruleSpecificationVersionIncorrect, path: `$.swagger`,
 			violate: func(t *testing.T, d, _ doc) { d["swagger"] = "3.0" }},
@@ -453,7 +453,7 @@ func ruleCases() []ruleCase {
 			}},
 		{rule: ruleCapabilitiesMissingTrigger, path: `$.properties.capabilities`, props: true,
 			violate: func(t *testing.T, _, p doc) { obj(t, p, "properties")["capabilities"] = []any{"actions"} }},
-	}
+	}, validatorRuleCases()...)
 }
 
 func lintDocs(t *testing.T, def, props doc) Result {

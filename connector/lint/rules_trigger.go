@@ -36,7 +36,7 @@ func (l *linter) triggerRules() {
 				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (power-platform-triggers.md §1.4).",
 				o.label(), o.item.path(), o.method)
 		}
-		if len(cbs) > 0 && !o.isTrigger() && o.notificationContent() != nil {
+		if len(cbs) > 0 && !o.isTrigger() && looksLikeTrigger(o) {
 			l.reportMissing(ruleWebhookOperationMissingTriggerExtension, o.op, "x-ms-trigger",
 				`The operation '%s' has a notification URL property but no 'x-ms-trigger' extension, so the designer shows it as an action instead of a trigger. Add "x-ms-trigger": "single".`,
 				o.label())
@@ -376,4 +376,12 @@ func (l *linter) pollingRules(o *operation) {
 			"The %s response of polling trigger '%s' does not declare %s. When the API keeps the polling state, it answers 200 and 202 with Location (the URL to poll next, carrying the state) and Retry-After (seconds); without Location the platform polls the same URL again (power-platform-triggers.md §2.1).%s",
 			code, o.label(), strings.Join(missing, " and "), hint)
 	}
+}
+
+// looksLikeTrigger reports whether an operation without x-ms-trigger reads
+// as a trigger: a summary in the designer's "When …" form or a trigger
+// hint. A notification URL alone does not make one: "send and wait for a
+// response" actions (AtBot, Signi) register a callback too, and work.
+func looksLikeTrigger(o *operation) bool {
+	return strings.HasPrefix(o.op.get("summary").text(), "When ") || o.op.has("x-ms-trigger-hint")
 }
