@@ -1,6 +1,9 @@
 package lint
 
 import (
+	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -248,97 +251,184 @@ func (l *linter) webhookOutputRules(o *operation) {
 // webhookDeleteRules checks that the platform can unsubscribe a webhook
 // trigger: it sends DELETE to the Location URL of the registration response,
 // through the connector only if that URL matches a DELETE operation
-// (power-platform-triggers.md §1.6, §1.7). The Location value is up to the
-// API, so what can be checked statically is that some DELETE operation could
-// match a URL naming one subscription: its path has a variable the
-// registration path lacks (/webhooks/{id}), or it takes a required query
-// parameter (/webhooks?id=). A DELETE whose identifying input is a header or
-// a body, or that has none, cannot be reached from a URL.
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
+// The Location value is up to the API, so the check pairs the trigger with
+// the DELETE operation most likely to be its unsubscribe: the one the
+// documented Location header names, else one whose path is the
+// registration's or below it, or beside it and named for webhooks. It is
+// per trigger: each trigger's own DELETE must be reachable and internal.
 func (l *linter) webhookDeleteRules(t *operation, deletes []*operation) {
-	if len(deletes) == 0 {
-		l.report(ruleWebhookTriggerMissingDeleteOperation, t.op,
-			"The webhook trigger '%s' has no DELETE operation, so the platform cannot unsubscribe: webhooks will be created and never deleted. Add an internal DELETE operation whose path matches the Location header the registration returns, like /webhooks/{id} (power-platform-triggers.md §1.6).",
-			t.label())
-		return
-	}
-	triggerVars := t.pathVariables()
+	location := l.documentedLocation(t)
 	var candidates []*operation
+	best, bestScore := (*operation)(nil), 0
 	for _, d := range deletes {
-		if identifiesSubscription(d, triggerVars) {
-			candidates = append(candidates, d)
+		s := unsubscribeScore(t, d, location)
+		if s < minUnsubscribeScore {
+			continue
 		}
-	}
-	if len(candidates) == 0 {
-		names := make([]string, len(deletes))
-		for i, d := range deletes {
-			names[i] = d.label()
-		}
-		l.report(ruleDeleteOperationDoesNotMatchLocation, t.op,
-			"No DELETE operation (%s) can match a Location URL that names one subscription of webhook trigger '%s': a DELETE needs a path variable the registration path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). The platform sends DELETE to the Location URL; if no operation matches it, the webhook is never deleted (power-platform-triggers.md §1.7).",
-			strings.Join(names, ", "), t.label())
-		return
-	}
-	var best *operation
-	bestScore := -1
-	for _, d := range candidates {
-		if d.internal() {
-			return
-		}
-		if s := pathAffinity(t.template, d.template); s > bestScore {
+		candidates = append(candidates, d)
+		if reachableFromURL(d) && namesOne(t, d) && s > bestScore {
 			best, bestScore = d, s
 		}
 	}
-	l.reportMissing(ruleDeleteOperationNotInternal, best.op, "x-ms-visibility",
-		`The DELETE operation '%s', which webhook triggers use to unsubscribe, is not internal, so makers see it as an action. Add "x-ms-visibility": "internal" (power-platform-triggers.md §1.6).`,
-		best.label())
+	if len(candidates) == 0 {
+		others := ""
+		if len(deletes) > 0 {
+			names := make([]string, len(deletes))
+			for i, d := range deletes {
+				names[i] = d.label()
+			}
+			others = fmt.Sprintf(" (The DELETE operations %s are not on the registration's path, below it, or named for webhooks.)", strings.Join(names, ", "))
+		}
+		l.report(ruleWebhookTriggerMissingDeleteOperation, t.op,
+			"The webhook trigger '%s' has no DELETE operation that unsubscribes it, so the platform cannot: webhooks will be created and never deleted. Add an internal DELETE operation whose path matches the Location header the registration returns, like /webhooks/{id}.%s",
+			t.label(), others)
+		return
+	}
+	if best == nil {
+		names := make([]string, len(candidates))
+		for i, d := range candidates {
+			names[i] = d.label()
+		}
+		l.report(ruleDeleteOperationDoesNotMatchLocation, t.op,
+			"No DELETE operation of webhook trigger '%s' (%s) can match a Location URL that names one subscription: a DELETE needs a path variable the registration path does not have (/webhooks/{id}) or a query parameter (?id=), and no required header or body, which a URL cannot carry. The platform sends DELETE to the Location URL and nothing else; without a match the webhook is never deleted, and a DELETE of the whole collection would delete other flows' subscriptions.",
+			t.label(), strings.Join(names, ", "))
+		return
+	}
+	if !best.internal() {
+		l.reportMissing(ruleDeleteOperationNotInternal, best.op, "x-ms-visibility",
+			`The DELETE operation '%s', which unsubscribes webhook trigger '%s', is not internal, so makers see it as an action. Add "x-ms-visibility": "internal".`,
+			best.label(), t.label())
+	}
 }
 
-// identifiesSubscription reports whether DELETE operation d can be reached
-// by a URL that names one subscription (see webhookDeleteRules).
-func identifiesSubscription(d *operation, triggerVars []string) bool {
+// minUnsubscribeScore is the least unsubscribeScore of a DELETE that may be
+// a trigger's unsubscribe operation: a sibling path alone is not enough
+// (Airmeet's "Remove attendee" beside its webhooks), a sibling named for
+// webhooks is.
+const minUnsubscribeScore = 4
+
+// unsubscribeScore rates how likely DELETE d unsubscribes trigger t:
+// matching the documented Location wins; then the registration's own path
+// (DELETE /webhooks?id=), a path below it (/webhooks/{id}), and words like
+// "webhook" or "subscription" in d's path, operationId or summary.
+func unsubscribeScore(t, d *operation, location string) int {
+	score := 0
+	if location != "" && templatesMatch(location, d.template) {
+		score += 10
+	}
+	tp := strings.TrimSuffix(t.template, "/")
+	switch {
+	case strings.EqualFold(d.template, t.template):
+		score += 6
+	case strings.HasPrefix(strings.ToLower(d.template), strings.ToLower(tp)+"/"):
+		score += 5
+	case strings.EqualFold(parentPath(d.template), parentPath(t.template)):
+		score++
+	}
+	if hookWords.MatchString(d.template + " " + d.id() + " " + d.op.get("summary").text()) {
+		score += 4
+	}
+	return score
+}
+
+// hookWords are what unsubscribe operations are named for.
+var hookWords = regexp.MustCompile(`(?i)hook|subscri|notif|callback|listener|trigger`)
+
+// reachableFromURL reports whether a Location URL can carry everything d
+// needs: path variables and query parameters can, and a header with a
+// default the connector fills in (Telstra's api-version); a required
+// header, body or form parameter without one cannot (WorkPoint's
+// WorkPoint365Url).
+func reachableFromURL(d *operation) bool {
+	for _, p := range d.params {
+		switch p.in {
+		case "path", "query":
+		default:
+			if p.n.get("required").isTrue() && !(p.in == "header" && p.n.has("default")) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// namesOne reports whether DELETE d can name one subscription of trigger
+// t in its URL: a path variable the registration's path does not have, or
+// a query parameter, required or not (Aletheia's and Desk365's ?id= are
+// optional and work).
+func namesOne(t, d *operation) bool {
+	triggerVars := t.pathVariables()
 	for _, v := range d.pathVariables() {
 		if !slices.Contains(triggerVars, v) {
 			return true
 		}
 	}
 	for _, p := range d.params {
-		if p.in == "query" && p.n.get("required").isTrue() {
+		if p.in == "query" {
 			return true
 		}
 	}
 	return false
 }
 
-// pathAffinity ranks how likely DELETE path d pairs with registration path
-// t: below it (/hooks → /hooks/{id}), beside it (/hooks/order → /hooks/{id}),
-// sharing the first segment, or not related.
-func pathAffinity(t, d string) int {
-	switch {
-	case strings.HasPrefix(d, strings.TrimSuffix(t, "/")+"/"):
-		return 3
-	case parentPath(d) == parentPath(t):
-		return 2
-	case firstSegment(d) == firstSegment(t):
-		return 1
-	}
-	return 0
-}
-
-func parentPath(p string) string {
-	p = strings.TrimSuffix(p, "/")
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i]
+// documentedLocation returns the path template a registration documents
+// for its Location header (in its description, x-ms-summary, default or
+// example), without scheme, host and basePath, or "".
+func (l *linter) documentedLocation(t *operation) string {
+	codes, resps := l.responses(t)
+	base := strings.TrimSuffix(l.root.get("basePath").text(), "/")
+	for i, code := range codes {
+		if !isSuccessCode(code) {
+			continue
+		}
+		for _, name := range resps[i].get("headers").memberNames() {
+			if !strings.EqualFold(name, "Location") {
+				continue
+			}
+			h := resps[i].get("headers").get(name)
+			for _, key := range []string{"default", "example", "x-example", "x-ms-summary", "description"} {
+				m := locationPattern.FindString(h.get(key).text())
+				if m == "" {
+					continue
+				}
+				if u, err := url.Parse(m); err == nil && strings.HasPrefix(u.Path, "/") {
+					if base != "" && strings.HasPrefix(u.Path, base+"/") {
+						return strings.TrimPrefix(u.Path, base)
+					}
+					return u.Path
+				}
+			}
+		}
 	}
 	return ""
 }
 
-func firstSegment(p string) string {
-	p = strings.TrimPrefix(p, "/")
-	if i := strings.IndexByte(p, '/'); i >= 0 {
-		return p[:i]
+// locationPattern finds a URL or an absolute path (with {variables}) in a
+// header's documentation.
+var locationPattern = regexp.MustCompile(`https?://[^\s"'<>]+|/[A-Za-z0-9_.~{}\-]+(?:/[A-Za-z0-9_.~{}\-]*)*`)
+
+// templatesMatch reports whether a documented Location path and a path
+// template name the same resource: segment by segment, equal without regard
+// to case, where a {variable} on either side matches anything.
+func templatesMatch(location, template string) bool {
+	a := strings.Split(strings.Trim(location, "/"), "/")
+	b := strings.Split(strings.Trim(template, "/"), "/")
+	if len(a) != len(b) {
+		return false
 	}
-	return p
+	for i := range a {
+		if isVariable(a[i]) || isVariable(b[i]) {
+			continue
+		}
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }
+
+func isVariable(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
 
 // pollingRules checks a polling trigger whose API keeps the state (§2.1):
 // its 200 and 202 responses must carry Location (the next URL to poll, with
@@ -384,4 +474,13 @@ func (l *linter) pollingRules(o *operation) {
 // response" actions (AtBot, Signi) register a callback too, and work.
 func looksLikeTrigger(o *operation) bool {
 	return strings.HasPrefix(o.op.get("summary").text(), "When ") || o.op.has("x-ms-trigger-hint")
+}
+
+// parentPath is a path template without its last segment.
+func parentPath(p string) string {
+	p = strings.TrimSuffix(p, "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
 }

@@ -67,7 +67,57 @@ func validatorRuleCases() []ruleCase {
 		addPolling(t, d)["x-ms-notification"] = lit(t, `{"operationId": "OnOrderCreated"}`)
 	}
 	oauth := `{"type": "oauth2", "flow": "accessCode", "authorizationUrl": "https://example.com/auth", "tokenUrl": "https://example.com/token", "scopes": {"read": "Read orders."}}`
+	businessDelete := `{"delete": {"operationId": "DeleteOrder", "summary": "Delete an order", "description": "Deletes an order.",
+		"parameters": [{"name": "orderId", "in": "path", "required": true, "type": "string", "description": "Order.", "x-ms-url-encoding": "single"}],
+		"responses": {"204": {"description": "Deleted"}}}}`
 	return []ruleCase{
+		// DELETE pairing: the unsubscribe operation is the trigger's own,
+		// not any DELETE of the connector.
+		{name: "WebhookTriggerMissingDeleteOperation/only a business DELETE", rule: ruleWebhookTriggerMissingDeleteOperation, path: jpPost,
+			violate: func(t *testing.T, d, _ doc) {
+				delete(obj(t, d, "paths"), deletePath)
+				addPath(t, d, "/orders/{orderId}", businessDelete)
+			},
+			respect: func(t *testing.T, d, _ doc) { addPath(t, d, "/orders/{orderId}", businessDelete) }},
+		{name: "DeleteOperationNotInternal/per trigger", rule: ruleDeleteOperationNotInternal, path: `$.paths['/hooks/{hookId}'].delete['x-ms-visibility']`,
+			violate: func(t *testing.T, d, _ doc) {
+				paths := obj(t, d, "paths")
+				hook := lit(t, string(encodeDoc(t, obj(t, paths, triggerPath)))).(map[string]any)
+				obj(t, hook, "post")["operationId"] = "OnOrderUpdated"
+				obj(t, hook, "post")["summary"] = "When an order is updated"
+				paths["/hooks/order-updated"] = hook
+				addPath(t, d, "/hooks/{hookId}", `{"delete": {"operationId": "DeleteHook", "summary": "Delete a hook", "description": "Deletes a hook.",
+					"parameters": [{"name": "hookId", "in": "path", "required": true, "type": "string", "description": "Hook.", "x-ms-url-encoding": "single"}],
+					"responses": {"204": {"description": "Deleted"}}}}`)
+			},
+			respect: func(t *testing.T, d, _ doc) {
+				paths := obj(t, d, "paths")
+				hook := lit(t, string(encodeDoc(t, obj(t, paths, triggerPath)))).(map[string]any)
+				obj(t, hook, "post")["operationId"] = "OnOrderUpdated"
+				obj(t, hook, "post")["summary"] = "When an order is updated"
+				paths["/hooks/order-updated"] = hook
+				addPath(t, d, "/hooks/{hookId}", `{"delete": {"operationId": "DeleteHook", "summary": "Delete a hook", "description": "Deletes a hook.", "x-ms-visibility": "internal",
+					"parameters": [{"name": "hookId", "in": "path", "required": true, "type": "string", "description": "Hook.", "x-ms-url-encoding": "single"}],
+					"responses": {"204": {"description": "Deleted"}}}}`)
+			}},
+		{name: "DeleteOperationDoesNotMatchLocation/optional query id", rule: ruleDeleteOperationDoesNotMatchLocation, path: jpPost,
+			violate: func(t *testing.T, d, _ doc) {
+				paths := obj(t, d, "paths")
+				op := deleteOp(t, d)
+				op["parameters"] = lit(t, `[{"name": "id", "in": "header", "required": true, "type": "string", "description": "ID."}]`)
+				paths["/subscriptions"] = doc{"delete": op}
+				delete(paths, deletePath)
+			},
+			respect: func(t *testing.T, d, _ doc) {
+				// Aletheia and Desk365 take an optional ?id=, which a
+				// Location URL can carry.
+				paths := obj(t, d, "paths")
+				op := deleteOp(t, d)
+				op["parameters"] = lit(t, `[{"name": "id", "in": "query", "required": false, "type": "string", "description": "ID."}]`)
+				paths["/subscriptions"] = doc{"delete": op}
+				delete(paths, deletePath)
+			}},
+
 		// Webhooks.
 		{rule: ruleNotificationExtensionForTriggerOnly, path: jpDeleteOp + `['x-ms-notification']`,
 			violate: func(t *testing.T, d, _ doc) {
@@ -115,10 +165,17 @@ func validatorRuleCases() []ruleCase {
 			}},
 		{rule: ruleConsumesMissing, path: jpPost + `.consumes`,
 			violate: func(t *testing.T, d, _ doc) { delete(d, "consumes") },
-			respect: func(t *testing.T, d, _ doc) { delete(d, "consumes"); post(t, d)["consumes"] = []any{"application/json"} }},
+			respect: func(t *testing.T, d, _ doc) {
+				delete(d, "consumes")
+				post(t, d)["consumes"] = []any{"application/json"}
+			}},
 		{rule: rulePathRedefined, path: `$.paths['/subscriptions/order-created']`, // the keys are encoded sorted
-			violate: func(t *testing.T, d, _ doc) { addPath(t, d, "/Subscriptions/Order-Created", getAction("GetOrders", "[]")) },
-			respect: func(t *testing.T, d, _ doc) { addPath(t, d, "/Subscriptions/Order-Updated", getAction("GetOrders", "[]")) }},
+			violate: func(t *testing.T, d, _ doc) {
+				addPath(t, d, "/Subscriptions/Order-Created", getAction("GetOrders", "[]"))
+			},
+			respect: func(t *testing.T, d, _ doc) {
+				addPath(t, d, "/Subscriptions/Order-Updated", getAction("GetOrders", "[]"))
+			}},
 		{rule: ruleDuplicateOperationPath, path: `$.paths['/subscriptions/{subscriptionId}']`,
 			violate: func(t *testing.T, d, _ doc) {
 				addPath(t, d, "/subscriptions/{id}", `{"delete": {"operationId": "DeleteSub", "summary": "Delete a subscription", "description": "Deletes one.", "x-ms-visibility": "internal",
@@ -174,15 +231,23 @@ func validatorRuleCases() []ruleCase {
 				obj(t, post(t, d), "responses")["202"] = lit(t, `{"description": "Accepted"}`)
 			}},
 		{rule: ruleSchemaRefLoopNotAllowed, path: `$.definitions.Loop['$ref']`,
-			violate: func(t *testing.T, d, _ doc) { obj(t, d, "definitions")["Loop"] = lit(t, `{"$ref": "#/definitions/Loop"}`) },
+			violate: func(t *testing.T, d, _ doc) {
+				obj(t, d, "definitions")["Loop"] = lit(t, `{"$ref": "#/definitions/Loop"}`)
+			},
 			respect: func(t *testing.T, d, _ doc) {
 				obj(t, d, "definitions")["Loop"] = lit(t, `{"$ref": "#/definitions/Subscription"}`)
 			}},
 		{rule: ruleSchemaTooDeep, path: jpNC + `.schema`,
-			violate: func(t *testing.T, d, _ doc) { obj(t, d, "paths", triggerPath, "x-ms-notification-content")["schema"] = lit(t, nested(33)) },
-			respect: func(t *testing.T, d, _ doc) { obj(t, d, "paths", triggerPath, "x-ms-notification-content")["schema"] = lit(t, nested(32)) }},
+			violate: func(t *testing.T, d, _ doc) {
+				obj(t, d, "paths", triggerPath, "x-ms-notification-content")["schema"] = lit(t, nested(33))
+			},
+			respect: func(t *testing.T, d, _ doc) {
+				obj(t, d, "paths", triggerPath, "x-ms-notification-content")["schema"] = lit(t, nested(32))
+			}},
 		{rule: ruleSchemaTypeFileNotValid, path: `$.definitions.OrderCreatedEvent.properties.orderId.type`,
-			violate: func(t *testing.T, d, _ doc) { obj(t, d, "definitions", "OrderCreatedEvent", "properties", "orderId")["type"] = "file" },
+			violate: func(t *testing.T, d, _ doc) {
+				obj(t, d, "definitions", "OrderCreatedEvent", "properties", "orderId")["type"] = "file"
+			},
 			respect: func(t *testing.T, d, _ doc) {
 				obj(t, deleteOp(t, d), "responses")["200"] = lit(t, `{"description": "The deleted subscription's log.", "schema": {"type": "file"}}`)
 			}},
@@ -244,7 +309,9 @@ func validatorRuleCases() []ruleCase {
 			violate: func(t *testing.T, d, _ doc) { d["produces"] = []any{"application/xml"} },
 			respect: func(t *testing.T, d, _ doc) { d["produces"] = []any{"text/plain"} }},
 		{rule: ruleRequiredPropertyDefinitionMissing, path: `$.definitions.Subscription.required[1]`,
-			violate: func(t *testing.T, d, _ doc) { obj(t, d, "definitions", "Subscription")["required"] = []any{"id", "name"} },
+			violate: func(t *testing.T, d, _ doc) {
+				obj(t, d, "definitions", "Subscription")["required"] = []any{"id", "name"}
+			},
 			respect: func(t *testing.T, d, _ doc) { obj(t, d, "definitions", "Subscription")["required"] = []any{"id"} }},
 		{rule: ruleRequiredPropertyNotOnObject, path: `$.definitions.OrderCreatedEvent.properties.orderId.required`,
 			violate: func(t *testing.T, d, _ doc) {
