@@ -80,3 +80,46 @@ func TestConnectorLintExitStatus(t *testing.T) {
 		})
 	}
 }
+
+// connector diff exits 0 without breaking changes (a definition against a
+// reformatted copy), 1 with one, 2 when a file cannot be compared.
+func TestConnectorDiffExitStatus(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		return path
+	}
+	old := write("old.json", exitTestDefinition)
+	same := write("same.json", strings.ReplaceAll(exitTestDefinition, "\n", "\n\n"))
+	renamed := write("renamed.json", strings.Replace(exitTestDefinition, `"GetOrder"`, `"GetAnOrder"`, 1))
+	broken := write("broken.json", `{"swagger":`)
+	for _, tc := range []struct {
+		name, old, new string
+		status         int
+		out            string
+	}{
+		{"same", old, same, 0, ""},
+		{"renamed", old, renamed, 1, "OperationIdChanged"},
+		{"broken", old, broken, 2, broken},
+		{"missing", old, filepath.Join(dir, "missing.json"), 2, "cannot read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(binary, "connector", "diff", tc.old, tc.new)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			status := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				status = ee.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.status, status, "stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+			require.Contains(t, stdout.String()+stderr.String(), tc.out)
+		})
+	}
+}

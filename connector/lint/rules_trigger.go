@@ -260,17 +260,12 @@ func (l *linter) webhookOutputRules(o *operation) {
 func (l *linter) webhookDeleteRules(t *operation, deletes []*operation) {
 	location := l.documentedLocation(t)
 	var candidates []*operation
-	best, bestScore := (*operation)(nil), 0
 	for _, d := range deletes {
-		s := unsubscribeScore(t, d, location)
-		if s < minUnsubscribeScore {
-			continue
-		}
-		candidates = append(candidates, d)
-		if reachableFromURL(d) && namesOne(t, d) && s > bestScore {
-			best, bestScore = d, s
+		if unsubscribeScore(t, d, location) >= minUnsubscribeScore {
+			candidates = append(candidates, d)
 		}
 	}
+	best := l.pairedDelete(t)
 	if len(candidates) == 0 {
 		others := ""
 		if len(deletes) > 0 {
