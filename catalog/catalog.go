@@ -35,33 +35,33 @@ import (
 var printer = message.NewPrinter(language.English)
 
 // Mode says how a webhook trigger's notifications are shaped. It becomes the
-// connector's x-ms-trigger value (power-platform-triggers.md §1.2).
+// connector's x-ms-trigger value (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 type Mode string
 
 const (
 	// ModeSingle posts one event's data per request: a JSON object. This is
-	// what 643 of 643 real webhook triggers use (§1.2) and the default.
+	// what 643 of 643 real webhook triggers use (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger) and the default.
 	ModeSingle Mode = "single"
 
 	// ModeBatch posts a JSON array of event data per request, collected over a
 	// size and time window. The platform then splits the array into runs
-	// (§1.9, SplitOn).
+	// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, SplitOn).
 	ModeBatch Mode = "batch"
 )
 
-// Kind is a way the platform can run a trigger (power-platform-triggers.md
-// §1, §2). A trigger may offer both kinds for the same events: they read the
+// Kind is a way the platform can run a trigger
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app). A trigger may offer both kinds for the same events: they read the
 // same event log.
 type Kind string
 
 const (
 	// KindWebhook offers the trigger as a webhook: the platform registers a
-	// callback URL and triggerd posts every event to it (§1). The default.
+	// callback URL and triggerd posts every event to it (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). The default.
 	KindWebhook Kind = "webhook"
 
 	// KindPolling offers the trigger as a polling trigger: the platform
 	// calls GET /v1/trigger/{name} at intervals and triggerd answers with
-	// the events since the state it handed out last (§2.1, §2.4). For APIs
+	// the events since the state it handed out last (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app). For APIs
 	// and makers that cannot receive webhooks.
 	KindPolling Kind = "polling"
 )
@@ -71,7 +71,7 @@ const (
 	// name its polling operation: OrderCreated polls as OrderCreatedPoll.
 	// Flows store operationIds, so the polling one is derived, never
 	// chosen, and stays what it is for as long as the trigger's own
-	// operationId does (trigger-pain-points.md §6, #10).
+	// operationId does.
 	PollingOperationIDSuffix = "Poll"
 
 	// PollingSummarySuffix is appended to a trigger's summary for its
@@ -85,7 +85,7 @@ const (
 	BatchSizeDefault = 100
 
 	// BatchSizeMax bounds a batch so that one notification stays far below the
-	// platform's 100 MB message limit (§1.9).
+	// platform's 100 MB message limit (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	BatchSizeMax = 1000
 
 	// BatchWindowDefault is how long a batch-mode subscription collects events
@@ -167,7 +167,7 @@ type Trigger struct {
 
 	// OperationID is the PascalCase operationId of the trigger operation
 	// (e.g. "OrderCreated"). Flows refer to it, so it must never change once
-	// published (trigger-pain-points.md §6, #10).
+	// published.
 	OperationID string `json:"operationId" yaml:"operationId"`
 
 	// Summary is what the designer lists, "When an order is created".
@@ -176,12 +176,12 @@ type Trigger struct {
 	// Description is "This operation triggers when …".
 	Description string `json:"description" yaml:"description"`
 
-	// Hint tells a maker how to fire the trigger (x-ms-trigger-hint, §1.5).
+	// Hint tells a maker how to fire the trigger (x-ms-trigger-hint, https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	// Empty means one is derived from the summary.
 	Hint string `json:"hint,omitempty" yaml:"hint"`
 
 	// Mode is single (default) or batch. It shapes webhook notifications
-	// only; a polling response always carries an array (§2.3).
+	// only; a polling response always carries an array (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 	Mode Mode `json:"mode,omitempty" yaml:"mode"`
 
 	// Kinds are the ways the connector offers the trigger: webhook,
@@ -196,7 +196,7 @@ type Trigger struct {
 
 	// Schema is the JSON Schema (the Swagger 2.0 subset of draft-04) of one
 	// event's data. Every published event is validated against it, so a
-	// notification always carries what the connector promised (§1.9).
+	// notification always carries what the connector promised (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	Schema json.RawMessage `json:"schema" yaml:"-"`
 
 	// Filters are the fields a maker may set when subscribing; an event is
@@ -593,7 +593,7 @@ func (c *Catalog) validate(file string) error {
 }
 
 // swaggerSchemaKeywords are the JSON Schema keywords a Swagger 2.0 schema
-// object may hold (power-platform-triggers.md §4: the connector schema is
+// object may hold (https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas: the connector schema is
 // draft-04 restricted to Swagger's subset), plus the x-ms-* extensions.
 var swaggerSchemaKeywords = map[string]bool{
 	"$ref": true, "format": true, "title": true, "description": true, "default": true,

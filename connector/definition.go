@@ -56,7 +56,7 @@ type metadataEntry struct {
 type pathItem struct {
 	// NotificationContent lives on the path item, not the operation: the
 	// Microsoft schema allows it only there and all 643 real webhook
-	// triggers put it there (power-platform-triggers.md §1.4).
+	// triggers put it there (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	NotificationContent *notificationContent `json:"x-ms-notification-content,omitempty"`
 	Get                 *operation           `json:"get,omitempty"`
 	Post                *operation           `json:"post,omitempty"`
@@ -92,8 +92,8 @@ type operation struct {
 	Description string     `json:"description"`
 	Visibility  Visibility `json:"x-ms-visibility,omitempty"`
 	Trigger     string     `json:"x-ms-trigger,omitempty"`
-	// TriggerMetadata marks a polling trigger (power-platform-triggers.md
-	// §2.2: {kind: query, mode: polling}).
+	// TriggerMetadata marks a polling trigger
+	// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions: {kind: query, mode: polling}).
 	TriggerMetadata *triggerMetadata `json:"x-ms-trigger-metadata,omitempty"`
 	TriggerHint     string           `json:"x-ms-trigger-hint,omitempty"`
 	Parameters      []parameter      `json:"parameters,omitempty"`
@@ -149,14 +149,14 @@ type schema struct {
 const (
 	// callbackProperty is the registration body property that receives the
 	// flow's callback URL. The platform does not care about its name
-	// (power-platform-triggers.md §1.3); the catalog reserves it.
+	// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger); the catalog reserves it.
 	callbackProperty = "callbackUrl"
 
 	// subscriptionDefinition names the registration response schema.
 	subscriptionDefinition = "Subscription"
 
 	// pollingValueProperty holds a polling response's events: the array is
-	// a property, not the body, so the platform can split it (§2.2, §2.3).
+	// a property, not the body, so the platform can split it (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions, https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 	pollingValueProperty = "value"
 
 	// deletePath is the unsubscribe operation's path under basePath. Its
@@ -255,7 +255,7 @@ func (g *generator) definition() (*definition, error) {
 		}
 		opIDs[a.OperationID] = "action " + a.OperationID
 		// The platform compares paths case-insensitively (PathRedefined,
-		// power-platform-triggers.md §4.1), so /Orders and /orders are one.
+		// https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules), so /Orders and /orders are one.
 		key := a.Path
 		for _, p := range order {
 			if strings.EqualFold(p, a.Path) {
@@ -299,7 +299,7 @@ func (g *generator) definition() (*definition, error) {
 }
 
 // triggerPath is the path item of one trigger's registration operation
-// (power-platform-triggers.md §1.2, §1.10).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 	item, err := normalizeSchema(t.Schema)
 	if err != nil {
@@ -312,14 +312,14 @@ func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 	notification := item
 	if mode == catalog.ModeBatch {
 		// A batch notification is a JSON array of events; the platform
-		// splits it into one run per element (§1.9, SplitOn).
+		// splits it into one run per element (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, SplitOn).
 		notification = &schema{Type: "array", Items: item}
 	}
 
 	// The callback property must be a string, internal, flagged
 	// x-ms-notification-url, and required at every level up to the body
 	// (NotificationUrlNotString, NotificationUrlNotInternal,
-	// NotificationUrlNotRequired; §1.3). It is the one internal required
+	// NotificationUrlNotRequired; https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). It is the one internal required
 	// property without a default: the platform fills it in.
 	body := &schema{Type: "object", Required: []string{callbackProperty}}
 	body.Properties.add(callbackProperty, &schema{
@@ -374,13 +374,13 @@ func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 
 // pollingOperation is a trigger's polling operation, GET
 // {basePath}/trigger/{name}, in the backend-managed-state pattern of
-// power-platform-triggers.md §2.1 and §2.4: the platform calls it, triggerd
+// https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app: the platform calls it, triggerd
 // answers 202 with a Location that carries the trigger state and a
 // Retry-After while nothing is new, and 200 with {"value": [events]} and the
 // next Location when something is; Retry-After 0 asks for the next page at
 // once. The response is an array under "value", declared x-ms-trigger batch,
-// so the platform splits it into one run per event (§2.3) and the trigger
-// body is never a bare array (§2.2).
+// so the platform splits it into one run per event (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app) and the trigger
+// body is never a bare array (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
 	item, err := normalizeSchema(t.Schema)
 	if err != nil {
@@ -401,7 +401,7 @@ func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
 	// The state is internal and optional, without a default: the first
 	// call has none, and every later one comes from a Location triggerd
 	// wrote. An internal parameter with a default would have to be required
-	// (PropertyMustBeRequired, InternalPropertyWithDefaultOptional, §1.3),
+	// (PropertyMustBeRequired, InternalPropertyWithDefaultOptional, https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger),
 	// and a required one could not be absent on the first call.
 	params = append(params, parameter{
 		Name:        PollingStateParameter,
@@ -447,7 +447,7 @@ func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
 }
 
 // deleteOperation unsubscribes. It must exist and be internal, or webhooks
-// are created and never deleted (power-platform-triggers.md §1.6).
+// are created and never deleted (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func deleteOperation() *operation {
 	var responses object
 	responses.add("204", response{Description: "The subscription was deleted, or did not exist."})
@@ -463,7 +463,7 @@ func deleteOperation() *operation {
 			Type:        "string",
 			Summary:     "Subscription ID",
 			Description: "The ID of the subscription, the last segment of the Location the registration returned.",
-			// PathParameterMissingEncoding (§3.1).
+			// PathParameterMissingEncoding (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 			URLEncoding: "single",
 		}},
 		Responses: responses,
@@ -524,7 +524,7 @@ var (
 )
 
 // action builds an application operation and checks it against the rules
-// the platform's validator applies (power-platform-triggers.md §3.2, §4.1).
+// the platform's validator applies (https://learn.microsoft.com/connectors/custom-connectors/certification-submission, https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules).
 func (g *generator) action(a Action) (*operation, string, error) {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }

@@ -13,7 +13,7 @@ import (
 )
 
 // apiProperties is apiProperties.json (paconn-apiProperties.schema.json,
-// power-platform-triggers.md §3.4).
+// https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json).
 type apiProperties struct {
 	Properties propertiesBody `json:"properties"`
 }
@@ -50,7 +50,7 @@ func (g *generator) properties() (*apiProperties, error) {
 		return nil, fmt.Errorf("connector: icon brand colour %s", problem)
 	}
 	// "triggers" is listed because the Logic Apps designer's browse view
-	// looks for it (LogicAppsUX#6330, trigger-pain-points.md #14); "actions"
+	// looks for it (LogicAppsUX#6330); "actions"
 	// only when the application adds any, the unsubscribe operation being
 	// internal.
 	caps := []string{"triggers"}
@@ -79,7 +79,7 @@ func (g *generator) properties() (*apiProperties, error) {
 // File names are relative to the directory paconn runs in, so the files are
 // used with `cd DIR && paconn create --settings settings.json`. The
 // environment and connector ID are left out: paconn asks for the environment
-// and writes both back after create (power-platform-triggers.md §6), and
+// and writes both back after create (https://learn.microsoft.com/connectors/custom-connectors/paconn-cli), and
 // Files.WriteDir keeps them from then on.
 type paconnSettings struct {
 	ConnectorID         string `json:"connectorId,omitempty"`

@@ -4,18 +4,18 @@
 // makes.
 //
 // Microsoft's validator is a closed service behind an Azure AD login
-// (`paconn validate`, power-platform-triggers.md §4.1, §6), so connector
+// (`paconn validate`, https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules, https://learn.microsoft.com/connectors/custom-connectors/paconn-cli), so connector
 // authors learn about mistakes late — often from a trigger that never shows in
 // the designer, or webhooks that are created and never deleted. Lint reports:
 //
 //   - the validator's own rules, under the names and messages of its published
-//     catalogue (certification-swagger-validator-rules.md, quoted in §4.1);
-//   - violations of Microsoft's JSON Schemas for both files (§4), which are
+//     catalogue (certification-swagger-validator-rules.md, quoted in https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules);
+//   - violations of Microsoft's JSON Schemas for both files (https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas), which are
 //     embedded in this package;
 //   - triggerd's trigger rules: a webhook trigger must have an internal DELETE
 //     operation that a Location URL can reach, x-ms-notification-content
 //     belongs on the path item, polling triggers declare their Location and
-//     Retry-After headers (§1.6, §1.7, §1.4, §2.1).
+//     Retry-After headers (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 //
 // [Rules] lists every rule with its severity and rationale.
 //
@@ -46,7 +46,7 @@ const (
 
 	// SeverityWarning marks something that works in some cases or that
 	// certification reviewers reject, but that certified connectors ship
-	// with (the false-positive budgets of trigger-pain-points.md §2.3).
+	// with (the false-positive budgets of).
 	SeverityWarning Severity = "warning"
 
 	// SeverityInfo marks a harmless omission worth knowing about, such as

@@ -25,7 +25,7 @@ const (
 )
 
 // Rule names. Names of Microsoft's validator rules are spelled as in its
-// catalogue (power-platform-triggers.md §4.1).
+// catalogue (https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules).
 const (
 	// Document.
 	ruleSpecificationVersionIncorrect         = "SpecificationVersionIncorrect"
@@ -108,7 +108,7 @@ var catalogue = append([]Rule{
 	{ruleSchemeNotSupported, SeverityError, originValidator,
 		`"ws" and "wss" are not supported.`},
 	{ruleTotalOperationsCountExceedsMaxAllowed, SeverityError, originValidator,
-		`A definition may have at most 256 operations (power-platform-triggers.md §3.5).`},
+		`A definition may have at most 256 operations (https://learn.microsoft.com/connectors/custom-connectors/faq).`},
 	{ruleSecurityRequirementMustBeDefined, SeverityWarning, originValidator,
 		`Every name in a "security" requirement must be a key of "securityDefinitions"; otherwise calls, the platform's webhook DELETE among them, go without credentials. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 
@@ -146,7 +146,7 @@ var catalogue = append([]Rule{
 	{ruleSchemaReferenceNotValid, SeverityError, originValidator,
 		`A schema $ref must start with "#/definitions/".`},
 	{ruleSchemaReferenceNotFound, SeverityError, originValidator,
-		`A schema $ref must resolve (paconn validate answers HTTP 500 instead of naming it, §6).`},
+		`A schema $ref must resolve (paconn validate answers HTTP 500 instead of naming it, https://learn.microsoft.com/connectors/custom-connectors/paconn-cli).`},
 	{ruleParameterReferenceNotValid, SeverityError, originValidator,
 		`A parameter $ref must start with "#/parameters/".`},
 	{ruleParameterReferenceNotFound, SeverityError, originValidator,
@@ -156,7 +156,7 @@ var catalogue = append([]Rule{
 	{ruleResponseReferenceNotFound, SeverityError, originValidator,
 		`A response $ref must resolve.`},
 	{rulePropertyMustBeRequired, SeverityError, originValidator,
-		`A body property that is internal and has a default must be listed in its object's "required": optional internal properties are left out of requests, so, for example, a webhook registration would lose its fixed event type (§1.3).`},
+		`A body property that is internal and has a default must be listed in its object's "required": optional internal properties are left out of requests, so, for example, a webhook registration would lose its fixed event type (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).`},
 	{ruleInternalPropertyWithDefaultOptional, SeverityWarning, originValidator,
 		`A non-body parameter that is internal and has a default should be required: only required parameters are guaranteed to be sent. A warning because the validator allows it "if this is intended" (certified iMIS does it for polling state).`},
 
@@ -164,9 +164,9 @@ var catalogue = append([]Rule{
 	{ruleNotificationURLNotAllowedInThisPosition, SeverityWarning, originValidator,
 		`x-ms-notification-url belongs on a property of an operation's input body; anywhere else the platform does not fill it in. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleNotificationURLNotInternal, SeverityError, originValidator,
-		`The notification-URL property, or one of its parents, must be x-ms-visibility internal: the platform fills it, not the maker (643 of 643 real webhook triggers do so, trigger-pain-points.md §2.3).`},
+		`The notification-URL property, or one of its parents, must be x-ms-visibility internal: the platform fills it, not the maker (643 of 643 real webhook triggers do so).`},
 	{ruleNotificationURLNotRequired, SeverityWarning, originValidator,
-		`The notification-URL property should be required at every level from the body parameter down. A warning: 17% of certified webhook triggers miss a level and work (§2.3).`},
+		`The notification-URL property should be required at every level from the body parameter down. A warning: 17% of certified webhook triggers miss a level and work (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).`},
 	{ruleNotificationURLNotString, SeverityWarning, originValidator,
 		`The notification-URL property must be a string: the platform puts the callback URL in it. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleWebhookOperationsMissingNotificationURL, SeverityError, originValidator,
@@ -180,17 +180,17 @@ var catalogue = append([]Rule{
 	{ruleWebhookOperationMissingTriggerExtension, SeverityWarning, originTriggerd,
 		`An operation that reads as a trigger (a "When …" summary or an x-ms-trigger-hint) and has a notification-URL property but no x-ms-trigger is listed as an action, so no flow ever starts from it. Webhook actions ("send and wait for a response", 16 certified operations) have the same shape without reading as triggers, and are not reported.`},
 	{ruleNotificationContentInsideOperation, SeverityError, originTriggerd,
-		`x-ms-notification-content must be on the path item, beside "post", not inside the operation: the designer only reads it there (§1.4; 643 of 643 real webhook triggers, TRex's "move up" filter).`},
+		`x-ms-notification-content must be on the path item, beside "post", not inside the operation: the designer only reads it there (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger; 643 of 643 real webhook triggers, TRex's "move up" filter).`},
 	{ruleWebhookTriggerMissingDeleteOperation, SeverityWarning, originTriggerd,
 		`A webhook trigger needs a DELETE operation the platform can call on the registration's Location; without it webhooks are created and never deleted (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). A warning: the file is accepted and the trigger fires, it only leaves orphaned webhooks.`},
 	{ruleDeleteOperationDoesNotMatchLocation, SeverityWarning, originTriggerd,
-		`Some DELETE operation must be able to match a Location URL that names one subscription: its path needs a variable the registration's path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). Header and body parameters cannot come from a URL. A warning: the check cannot see the Location value the backend sends (§1.7).`},
+		`Some DELETE operation must be able to match a Location URL that names one subscription: its path needs a variable the registration's path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). Header and body parameters cannot come from a URL. A warning: the check cannot see the Location value the backend sends (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).`},
 	{ruleDeleteOperationNotInternal, SeverityWarning, originTriggerd,
-		`The DELETE operation that unsubscribes webhook triggers should be x-ms-visibility internal (§1.6), or makers see it as an action. A warning: 20 certified connectors ship without it (trigger-pain-points.md §2.3).`},
+		`The DELETE operation that unsubscribes webhook triggers should be x-ms-visibility internal (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger), or makers see it as an action. A warning: 20 certified connectors ship without it.`},
 	{ruleWebhookRegistrationMissingLocationHeader, SeverityInfo, originTriggerd,
-		`The registration's 2xx response should declare the Location header that the platform later DELETEs (§1.7). Declaring it is harmless to omit (the platform reads the real header), so this is information.`},
+		`The registration's 2xx response should declare the Location header that the platform later DELETEs (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). Declaring it is harmless to omit (the platform reads the real header), so this is information.`},
 	{rulePollingTriggerMissingLocationOrRetryAfter, SeverityWarning, originTriggerd,
-		`A polling trigger whose backend keeps the state (§2.1) should declare Location and Retry-After headers on its 200 and 202 responses. Not checked when the platform keeps the state: a parameter with x-ms-trigger-value, or a pollingtrigger policy in apiProperties.json (§2.2).`},
+		`A polling trigger whose backend keeps the state (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app) should declare Location and Retry-After headers on its 200 and 202 responses. Not checked when the platform keeps the state: a parameter with x-ms-trigger-value, or a pollingtrigger policy in apiProperties.json (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).`},
 
 	// JSON Schemas.
 	{ruleSchemaViolation, SeverityWarning, originSchema,
@@ -208,7 +208,7 @@ var catalogue = append([]Rule{
 	{ruleOperationIDNotFound, SeverityWarning, originValidator,
 		`A policy's x-ms-apimTemplate-operationName should name operations of the definition; otherwise the policy (say, a polling trigger's) never applies. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
 	{ruleCapabilitiesMissingTrigger, SeverityInfo, originTriggerd,
-		`apiProperties.json "capabilities" should list "triggers" when the definition has triggers, for the Logic Apps designer's browse view. Information only: 179 of 214 connectors with triggers have "capabilities": [] and work (trigger-pain-points.md #14).`},
+		`apiProperties.json "capabilities" should list "triggers" when the definition has triggers, for the Logic Apps designer's browse view. Information only: 179 of 214 connectors with triggers have "capabilities": [] and work.`},
 }, validatorCatalogue...)
 
 // ruleIndex finds a rule by name.

@@ -58,7 +58,7 @@ func (l *linter) documentRules() {
 
 // securityRules checks that security requirements name declared schemes:
 // an undeclared one means requests, including the platform's webhook DELETE,
-// carry no credentials (trigger-pain-points.md §6 #4).
+// carry no credentials.
 func (l *linter) securityRules() {
 	defs := l.root.get("securityDefinitions")
 	check := func(security *node) {

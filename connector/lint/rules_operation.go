@@ -149,7 +149,7 @@ func (l *linter) parameterRules(o *operation) {
 
 // bodyPropertyRules checks the properties of a body parameter's schema:
 // internal ones with a default must be required, or the designer leaves
-// them out (power-platform-triggers.md §1.3: this is how a webhook
+// them out (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger: this is how a webhook
 // registration carries a fixed event type).
 func (l *linter) bodyPropertyRules(p param) {
 	l.walkSchema(p.n.get("schema"), func(_ *node, chain []schemaStep) {

@@ -14,7 +14,7 @@ import (
 )
 
 // The rule tests start from the minimal webhook connector of
-// power-platform-triggers.md §1.10 (testdata/webhook-template.json, with
+// https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger (testdata/webhook-template.json, with
 // security declared) and an apiProperties.json for it, break one rule, and
 // expect exactly that one finding; then respect the rule (the base, or a
 // variant that exercises the rule without breaking it) and expect nothing.
@@ -112,7 +112,7 @@ func callbackProp(t *testing.T, d doc) doc {
 }
 
 // pollingTrigger is the backend-state polling trigger of
-// power-platform-triggers.md §2.4, which declares Location and Retry-After.
+// https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app, which declares Location and Retry-After.
 const pollingTrigger = `{
   "get": {
     "operationId": "OnNewOrders",
@@ -408,7 +408,7 @@ func ruleCases() []ruleCase {
 				obj(t, d, "paths")["/trigger/orders"] = p
 			},
 			respect: func(t *testing.T, d, props doc) {
-				// The platform keeps the state (§2.2): no headers needed.
+				// The platform keeps the state (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions): no headers needed.
 				p := lit(t, pollingTrigger)
 				delete(obj(t, p, "get", "responses", "200"), "headers")
 				delete(obj(t, p, "get", "responses"), "202")
@@ -434,7 +434,7 @@ func ruleCases() []ruleCase {
 		{rule: ruleAPIPropertiesSchemaPropertyNotAllowed, path: `$.properties.colour`, props: true,
 			violate: func(t *testing.T, _, p doc) { obj(t, p, "properties")["colour"] = "red" },
 			respect: func(t *testing.T, _, p doc) {
-				// Accepted by the platform though the schema predates them (§3.4).
+				// Accepted by the platform though the schema predates them (https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json).
 				obj(t, p, "properties")["scriptOperations"] = []any{"OnOrderCreated"}
 				obj(t, p, "properties")["connectionParameterSets"] = doc{}
 			}},
@@ -468,7 +468,7 @@ const (
 	templatePropsFile = "testdata/webhook-template.apiProperties.json"
 )
 
-// The template of power-platform-triggers.md §1.10 (with security
+// The template of https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger (with security
 // declared) is a correct webhook connector: nothing to report at all.
 func TestTemplateIsClean(t *testing.T) {
 	t.Parallel()

@@ -10,7 +10,7 @@ import (
 
 // callback is a body property flagged x-ms-notification-url: true, where
 // the platform puts the callback URL when it registers a webhook
-// (power-platform-triggers.md §1.3).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 type callback struct {
 	body  param        // the operation's body parameter
 	prop  *node        // the flagged schema (resolved)
@@ -36,7 +36,7 @@ func (l *linter) triggerRules() {
 		}
 		if nc := o.op.get("x-ms-notification-content"); nc != nil {
 			l.report(ruleNotificationContentInsideOperation, nc,
-				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (power-platform-triggers.md §1.4).",
+				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).",
 				o.label(), o.item.path(), o.method)
 		}
 		if len(cbs) > 0 && !o.isTrigger() && looksLikeTrigger(o) {
@@ -65,7 +65,7 @@ func (l *linter) triggerRules() {
 
 // isWebhookTrigger reports whether o is a webhook trigger: an x-ms-trigger
 // operation with a notification-URL property, or one that registers (POST,
-// PUT, PATCH) on a path carrying x-ms-notification-content (§1.2).
+// PUT, PATCH) on a path carrying x-ms-notification-content (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func (l *linter) isWebhookTrigger(o *operation, cbs []callback) bool {
 	if !o.isTrigger() {
 		return false
@@ -81,7 +81,7 @@ func (l *linter) isWebhookTrigger(o *operation, cbs []callback) bool {
 }
 
 // isPollingTrigger reports whether o is a polling trigger: an x-ms-trigger
-// GET, or any trigger with x-ms-trigger-metadata mode "polling" (§2).
+// GET, or any trigger with x-ms-trigger-metadata mode "polling" (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 func (l *linter) isPollingTrigger(o *operation) bool {
 	if !o.isTrigger() {
 		return false
@@ -178,8 +178,8 @@ func isUnder(n, ancestor *node) bool {
 }
 
 // callbackRules checks one notification-URL property: a string, internal
-// (itself or a parent), required at every level (power-platform-triggers.md
-// §1.3, validator "Webhooks" rules).
+// (itself or a parent), required at every level
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, validator "Webhooks" rules).
 func (l *linter) callbackRules(o *operation, cb callback) {
 	if cb.prop.get("type").text() != "string" {
 		l.reportMissing(ruleNotificationURLNotString, cb.prop, "type",
@@ -243,7 +243,7 @@ func (l *linter) webhookOutputRules(o *operation) {
 	}
 	if firstSuccess != nil {
 		l.reportMissing(ruleWebhookRegistrationMissingLocationHeader, firstSuccess, "headers",
-			"The registration response of webhook trigger '%s' does not declare the Location header that the platform later sends DELETE to (power-platform-triggers.md §1.7). The platform reads the real header, so this only matters if the API does not send one; declare it to document the contract.",
+			"The registration response of webhook trigger '%s' does not declare the Location header that the platform later sends DELETE to (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). The platform reads the real header, so this only matters if the API does not send one; declare it to document the contract.",
 			o.label())
 	}
 }
@@ -425,11 +425,11 @@ func templatesMatch(location, template string) bool {
 
 func isVariable(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
 
-// pollingRules checks a polling trigger whose API keeps the state (§2.1):
+// pollingRules checks a polling trigger whose API keeps the state (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app):
 // its 200 and 202 responses must carry Location (the next URL to poll, with
 // the state in it) and Retry-After. When the platform keeps the state — a
 // parameter with x-ms-trigger-value, or a pollingtrigger policy in
-// apiProperties.json (§2.2) — these headers play no part.
+// apiProperties.json (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions) — these headers play no part.
 func (l *linter) pollingRules(o *operation) {
 	for _, p := range o.params {
 		if p.n.has("x-ms-trigger-value") {
@@ -458,7 +458,7 @@ func (l *linter) pollingRules(o *operation) {
 			hint = " If a pollingtrigger policy in apiProperties.json keeps the state instead, lint with the properties file."
 		}
 		l.reportMissing(rulePollingTriggerMissingLocationOrRetryAfter, resps[i], "headers",
-			"The %s response of polling trigger '%s' does not declare %s. When the API keeps the polling state, it answers 200 and 202 with Location (the URL to poll next, carrying the state) and Retry-After (seconds); without Location the platform polls the same URL again (power-platform-triggers.md §2.1).%s",
+			"The %s response of polling trigger '%s' does not declare %s. When the API keeps the polling state, it answers 200 and 202 with Location (the URL to poll next, carrying the state) and Retry-After (seconds); without Location the platform polls the same URL again (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).%s",
 			code, o.label(), strings.Join(missing, " and "), hint)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // schemaFiles are verbatim copies of Microsoft's JSON Schemas for connector
 // files (microsoft/PowerPlatformConnectors@8bff86ea, schemas/; see
-// power-platform-triggers.md §4). They are embedded so that lint needs neither
+// https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas). They are embedded so that lint needs neither
 // the network nor the shared/ checkout. They are not strict JSON: they carry
 // `//` comments, which stripComments removes before parsing.
 //
@@ -137,7 +137,7 @@ func patchDefinitionSchema(doc map[string]any) error {
 
 // patchPropertiesSchema teaches the apiProperties schema three things the
 // platform accepts and real certified connectors use, but which the published
-// schema (last changed before them) rejects — power-platform-triggers.md §3.4:
+// schema (last changed before them) rejects — https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json:
 //   - redirectMode "GlobalPerConnector" (35 real files; proposed upstream in
 //     commit 80c7ac31 but not on dev);
 //   - properties.connectionParameterSets (multi-auth, 10 real files);
