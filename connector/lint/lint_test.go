@@ -272,3 +272,28 @@ func TestFindingsOrder(t *testing.T) {
 		require.Equal(t, first, lintDocs(t, def, loadDoc(t, templatePropsFile)))
 	}
 }
+
+// A failed oneOf of apiProperties.json reports the branch whose
+// discriminator matches: an aad connection with a custom parameter the aad
+// branch does not allow (certified Emigo's enableOnbehalfOfLogin) says so,
+// not that identityProvider "must be 'aadcertificate'" (13 certified
+// connectors got that message).
+func TestOneOfNamesTheMatchingBranch(t *testing.T) {
+	t.Parallel()
+	def, err := os.ReadFile(templateFile)
+	require.NoError(t, err)
+	props := []byte(`{"properties": {"iconBrandColor": "#007ee5", "capabilities": ["triggers"], "connectionParameters": {
+		"token": {"type": "oauthSetting", "oAuthSettings": {"identityProvider": "aad", "clientId": "x", "scopes": [],
+			"redirectMode": "Global", "redirectUrl": "https://global.consent.azure-apim.net/redirect",
+			"properties": {"IsFirstParty": "False"}, "customParameters": {"resourceUri": {"value": "https://graph.microsoft.com"}, "enableOnbehalfOfLogin": {"value": "false"}}}}}}}`)
+	res, err := Lint(def, Options{Properties: props})
+	require.NoError(t, err)
+	var got []string
+	for _, f := range res.Findings {
+		if f.Document == DocumentProperties {
+			got = append(got, f.Rule+" "+f.Path)
+			require.NotContains(t, f.Path, "identityProvider", "%s", f)
+		}
+	}
+	require.Equal(t, []string{"ApiPropertiesSchemaPropertyNotAllowed $.properties.connectionParameters.token.oAuthSettings.customParameters.enableOnbehalfOfLogin"}, got)
+}
