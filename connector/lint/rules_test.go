@@ -312,12 +312,12 @@ func ruleCases() []ruleCase {
 				appendTo(t, post(t, d), "parameters", lit(t,
 					`{"name": "cb", "in": "query", "type": "string", "x-ms-notification-url": true}`))
 			}},
-		{name: "NotificationUrlNotAllowedInThisPosition/response", rule: ruleNotificationURLNotAllowedInThisPosition,
-			path: `$.definitions.Subscription.properties.id['x-ms-notification-url']`,
-			violate: func(t *testing.T, d, _ doc) {
-				obj(t, d, "definitions", "Subscription", "properties", "id")["x-ms-notification-url"] = true
-			},
+		{name: "NotificationUrlNotAllowedInThisPosition/operation", rule: ruleNotificationURLNotAllowedInThisPosition,
+			path:    jpDeleteOp + `['x-ms-notification-url']`,
+			violate: func(t *testing.T, d, _ doc) { deleteOp(t, d)["x-ms-notification-url"] = true },
 			respect: func(t *testing.T, d, _ doc) {
+				// A flag in a response schema describes an output: harmless.
+				obj(t, d, "definitions", "Subscription", "properties", "id")["x-ms-notification-url"] = true
 				// A definition no operation uses is no position at all.
 				obj(t, d, "definitions")["Unused"] = lit(t,
 					`{"type": "object", "properties": {"url": {"type": "string", "x-ms-notification-url": true}}}`)

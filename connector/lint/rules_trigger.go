@@ -113,9 +113,11 @@ func (l *linter) findCallbacks() (map[*operation][]callback, map[*node]bool) {
 // parameter itself, on an operation, in a response or notification schema.
 // A definition no operation uses is not a position at all and is skipped.
 func (l *linter) notificationURLPositionRules(inBody map[*node]bool) {
-	used := make(map[*node]bool)
+	// Schemas of outputs (responses, notification content) describe what
+	// the API sends; a flag there is meaningless but harmless.
+	used, output := make(map[*node]bool), make(map[*node]bool)
 	mark := func(s *node) {
-		l.walkSchema(s, func(n *node, _ []schemaStep) { used[n] = true })
+		l.walkSchema(s, func(n *node, _ []schemaStep) { used[n], output[n] = true, true })
 	}
 	for _, o := range l.ops {
 		if nc := o.notificationContent(); nc != nil {
@@ -134,7 +136,7 @@ func (l *linter) notificationURLPositionRules(inBody map[*node]bool) {
 		}
 		switch n.kind {
 		case kindObject:
-			if flag := n.get("x-ms-notification-url"); flag.isTrue() && !inBody[n] {
+			if flag := n.get("x-ms-notification-url"); flag.isTrue() && !inBody[n] && !output[n] {
 				if !isUnder(n, definitions) || used[n] {
 					l.report(ruleNotificationURLNotAllowedInThisPosition, flag,
 						"The notification URL property is not allowed in this position. It is allowed only in input body.")
@@ -181,7 +183,9 @@ func isUnder(n, ancestor *node) bool {
 // (itself or a parent), required at every level
 // (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, validator "Webhooks" rules).
 func (l *linter) callbackRules(o *operation, cb callback) {
-	if cb.prop.get("type").text() != "string" {
+	// A missing type is any type, and the platform puts a string there;
+	// only another declared type is wrong (certified Eigen has none).
+	if typ := cb.prop.get("type"); typ != nil && typ.text() != "string" {
 		l.reportMissing(ruleNotificationURLNotString, cb.prop, "type",
 			"The notification URL property must be of type string.")
 	}

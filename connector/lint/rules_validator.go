@@ -145,8 +145,8 @@ var validatorCatalogue = []Rule{
 		`When "$ref" is defined, no other properties may be specified: JSON Reference ignores them, so a description beside a $ref may not show. Advice: 21 certified connectors have them (408 findings) and are accepted.`},
 	{ruleContactEmailNotValid, SeverityError, originValidator,
 		`info.contact.email must be an email address.`},
-	{ruleConnectorMetadataPropertiesMissing, SeverityWarning, originValidator,
-		`A connector needs x-ms-connector-metadata with Website, Privacy policy and Categories; certification validation refuses one without it (https://github.com/microsoft/PowerPlatformConnectors/pull/1095). A warning: 30 certified connectors predate the rule.`},
+	{ruleConnectorMetadataPropertiesMissing, SeverityInfo, originValidator,
+		`A connector needs x-ms-connector-metadata with Website, Privacy policy and Categories to be certified; certification validation refuses a submission without it (https://github.com/microsoft/PowerPlatformConnectors/pull/1095). Advice here: the file works without it, and 30 certified connectors predate the rule.`},
 	{ruleInvalidConnectorCategory, SeverityError, originValidator,
 		`Each category in x-ms-connector-metadata must be one the platform lists (https://learn.microsoft.com/connectors/custom-connectors/certification-submission).`},
 	{ruleTooManyConnectorCategories, SeverityError, originValidator,
@@ -174,7 +174,7 @@ var validatorCatalogue = []Rule{
 	{ruleValueMustBeInEnglish, SeverityInfo, originValidator,
 		`Titles, summaries and descriptions should be in English (certification submission guide); text that is mostly non-Latin letters is reported. Advice.`},
 	{ruleValueMustEndWithAlphanumeric, SeverityInfo, originValidator,
-		`info.title should end with a letter or digit (certification submission guide). Advice.`},
+		`info.title should end with a letter, a digit or ")" (certification submission guide: alphanumerics and parentheses). Advice.`},
 
 	// Parameters.
 	{ruleFileParameterMustBeInFormData, SeverityError, originValidator,
@@ -332,7 +332,7 @@ func (l *linter) metadataRules() {
 		if restrictedTitleWords.MatchString(title.str) {
 			l.report(ruleValueContainsRestrictedWords, title, "The title '%s' contains a restricted word (API, Connector).", title.str)
 		}
-		if r, _ := utf8.DecodeLastRuneInString(title.str); title.str != "" && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		if r, _ := utf8.DecodeLastRuneInString(title.str); title.str != "" && !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ')' {
 			l.report(ruleValueMustEndWithAlphanumeric, title, "The title '%s' must end with a letter or digit.", title.str)
 		}
 		l.checkEnglish(title)
@@ -374,8 +374,11 @@ func (l *linter) checkURL(v *node) {
 	if v == nil {
 		return
 	}
-	u, err := url.Parse(v.text())
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(v.text(), " \t") {
+	// Surrounding spaces are trimmed by the designer (certified
+	// Cornerstone's website ends with one).
+	text := strings.TrimSpace(v.text())
+	u, err := url.Parse(text)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(text, " \t") {
 		l.report(ruleURLNotValid, v, "'%s' is not an absolute http or https URL.", v.text())
 	}
 }

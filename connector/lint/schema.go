@@ -163,6 +163,13 @@ func patchPropertiesSchema(doc map[string]any) error {
 		return errors.New("properties.properties.properties not found")
 	}
 	inner["connectionParameterSets"] = map[string]any{"type": "object"}
+
+	// uiDefinition.constraints.required and .hidden are strings in the
+	// schema ("true"), but the service reads JSON booleans alike:
+	// 22 certified connectors write them as booleans and work.
+	if err := patchConstraints(doc); err != nil {
+		return err
+	}
 	inner["scriptOperations"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	return nil
 }
@@ -363,4 +370,41 @@ func pointerToPath(root *node, tokens []string) string {
 		p = childPath(p, t)
 	}
 	return p
+}
+
+// patchConstraints lets constraints.required and constraints.hidden be
+// booleans as well as the strings the schema asks for, wherever a
+// "constraints" object with those members is defined.
+func patchConstraints(doc map[string]any) error {
+	found := 0
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		m, ok := v.(map[string]any)
+		if !ok || depth > 64 {
+			if list, ok := v.([]any); ok {
+				for _, e := range list {
+					walk(e, depth+1)
+				}
+			}
+			return
+		}
+		if cons, ok := m["constraints"].(map[string]any); ok {
+			if props, ok := cons["properties"].(map[string]any); ok {
+				for _, name := range []string{"required", "hidden"} {
+					if p, ok := props[name].(map[string]any); ok && p["type"] == "string" {
+						p["type"] = []any{"string", "boolean"}
+						found++
+					}
+				}
+			}
+		}
+		for _, e := range m {
+			walk(e, depth+1)
+		}
+	}
+	walk(doc, 0)
+	if found == 0 {
+		return errors.New("no constraints.required or constraints.hidden found")
+	}
+	return nil
 }
