@@ -63,7 +63,7 @@ func TestConnectorLintErrorsExit1(t *testing.T) {
 	var ec exitCoder
 	require.True(t, errors.As(err, &ec), "%v", err)
 	require.Equal(t, 1, ec.ExitCode())
-	require.Contains(t, err.Error(), "1 error, 2 warnings, 0 infos")
+	require.Contains(t, err.Error(), "1 error, 1 warning, 1 info")
 
 	var got []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
@@ -80,7 +80,7 @@ func TestConnectorLintErrorsExit1(t *testing.T) {
 	require.InDelta(t, 14, got[0]["column"], 0)
 	require.Equal(t, "PathParameterMissingEncoding", got[1]["rule"])
 	require.Equal(t, "ApiPropertiesSchemaViolation", got[2]["rule"])
-	require.Equal(t, "warning", got[2]["severity"])
+	require.Equal(t, "info", got[2]["severity"])
 	require.Equal(t, "apiProperties", got[2]["document"])
 	require.Equal(t, "$.properties.iconBrandColor", got[2]["path"])
 	require.Equal(t, props, got[2]["file"])
@@ -95,7 +95,7 @@ func TestConnectorLintTextNamesPropertiesFile(t *testing.T) {
 	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", lintTestDefinition), Properties: props, Format: "text"}
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, cmd.run(&stdout, &stderr))
-	require.Contains(t, stdout.String(), props+":1:35: warning ApiPropertiesSchemaViolation $.properties.iconBrandColor ")
+	require.Contains(t, stdout.String(), props+":1:35: info ApiPropertiesSchemaViolation $.properties.iconBrandColor ")
 }
 
 func TestConnectorLintUnreadableInput(t *testing.T) {
