@@ -205,8 +205,8 @@ var catalogue = append([]Rule{
 		`apiProperties.json must be a JSON object: paconn refuses to create or update the connector otherwise. The definition is still checked.`},
 
 	// apiProperties.json against the definition.
-	{ruleOperationIDNotFound, SeverityWarning, originValidator,
-		`A policy's x-ms-apimTemplate-operationName should name operations of the definition; otherwise the policy (say, a polling trigger's) never applies. A warning, not an error: certified connectors ship it, so the validator accepts it.`},
+	{ruleOperationIDNotFound, SeverityInfo, originValidator,
+		`A policy's x-ms-apimTemplate-operationName should name operations of the definition. Advice: a name that matches nothing is ignored and the policy applies to the others; on the corpus these are leftovers of renamed operations (Planner, EngagementCloud), worth checking but not failures.`},
 	{ruleCapabilitiesMissingTrigger, SeverityInfo, originTriggerd,
 		`apiProperties.json "capabilities" should list "triggers" when the definition has triggers, for the Logic Apps designer's browse view. Information only: 179 of 214 connectors with triggers have "capabilities": [] and work.`},
 }, validatorCatalogue...)

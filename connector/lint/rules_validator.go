@@ -103,8 +103,8 @@ var validatorCatalogue = []Rule{
 		`Two paths may not differ only in letter case: the platform matches paths without regard to case.`},
 	{ruleDuplicateOperationPath, SeverityError, originValidator,
 		`Two paths may not be the same template with differently named variables (/items/{id} and /items/{itemId}) and the same method: a request matches both.`},
-	{rulePartialDuplicateOperationPath, SeverityWarning, originValidator,
-		`Two paths are the same template with differently named variables (/items/{id}, /items/{itemId}), on different methods; the platform may route a request to the wrong one.` + certifiedShip},
+	{rulePartialDuplicateOperationPath, SeverityInfo, originValidator,
+		`Two paths are the same template with differently named variables (/items/{id}, /items/{itemId}), on different methods. Advice: the method tells the requests apart, but one template with one variable name is clearer (3 corpus connectors).`},
 	{ruleOperationPathMayNotContainQuery, SeverityError, originValidator,
 		`A path may not contain a query ("?") or fragment ("#"); declare query parameters instead.`},
 	{ruleOperationPathMustStartWithSlash, SeverityError, originValidator,
@@ -137,8 +137,8 @@ var validatorCatalogue = []Rule{
 		`A security requirement for a basic or apiKey scheme must be an empty array: only OAuth 2.0 has scopes.`},
 	{ruleSecurityRequirementMustHaveValue, SeverityError, originValidator,
 		`A security requirement's value must be an array. Provide an empty array if no OAuth scopes are required.`},
-	{ruleOAuthRequirementValueMustBeScopeName, SeverityWarning, originValidator,
-		`The scopes of an OAuth 2.0 security requirement should be keys of its scheme's "scopes".` + certifiedShip},
+	{ruleOAuthRequirementValueMustBeScopeName, SeverityInfo, originValidator,
+		`The scopes of an OAuth 2.0 security requirement should be keys of its scheme's "scopes". Advice: the scopes a connection asks for come from apiProperties.json's oAuthSettings, so the definition's are documentation (4 corpus connectors).`},
 
 	// Properties and metadata.
 	{ruleAdditionalPropertyAdjacentToRef, SeverityInfo, originValidator,
