@@ -36,7 +36,10 @@ func TestDiffCorpusAgainstItself(t *testing.T) {
 	if len(dirs) == 0 {
 		t.Skipf("corpus not found at %s", corpusDir)
 	}
-	for _, file := range dirs {
+	for i, file := range dirs {
+		if raceEnabled && i%8 != 0 {
+			continue // every eighth: the race detector finds races on a few as well as on all
+		}
 		data, err := os.ReadFile(file)
 		require.NoError(t, err)
 		if _, err := Lint(data, Options{}); err != nil {
