@@ -78,6 +78,7 @@ const (
 	ruleDeleteOperationDoesNotMatchLocation       = "DeleteOperationDoesNotMatchLocation"
 	ruleDeleteOperationNotInternal                = "DeleteOperationNotInternal"
 	ruleWebhookRegistrationMissingLocationHeader  = "WebhookRegistrationMissingLocationHeader"
+	ruleWebhookRegistrationMissingCreatedResponse = "WebhookRegistrationMissingCreatedResponse"
 	rulePollingTriggerMissingLocationOrRetryAfter = "PollingTriggerMissingLocationOrRetryAfter"
 
 	// JSON Schemas.
@@ -187,6 +188,8 @@ var catalogue = append([]Rule{
 		`Some DELETE operation must be able to match a Location URL that names one subscription: its path needs a variable the registration's path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). Header and body parameters cannot come from a URL. A warning: the check cannot see the Location value the backend sends (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).`},
 	{ruleDeleteOperationNotInternal, SeverityWarning, originTriggerd,
 		`The DELETE operation that unsubscribes webhook triggers should be x-ms-visibility internal (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger), or makers see it as an action. A warning: 20 certified connectors ship without it.`},
+	{ruleWebhookRegistrationMissingCreatedResponse, SeverityInfo, originTriggerd,
+		`A webhook registration should declare its 201 Created response, which carries the Location of the new subscription (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). Advice: the platform reads the real response, and about half of the certified registrations (227) declare only 200.`},
 	{ruleWebhookRegistrationMissingLocationHeader, SeverityInfo, originTriggerd,
 		`The registration's 2xx response should declare the Location header that the platform later DELETEs (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). Declaring it is harmless to omit (the platform reads the real header), so this is information.`},
 	{rulePollingTriggerMissingLocationOrRetryAfter, SeverityWarning, originTriggerd,

@@ -26,12 +26,14 @@ func (l *linter) operationIDRules(o *operation, firstByID map[string]*operation)
 		return
 	}
 	idNode := o.op.get("operationId")
-	if first, dup := firstByID[id]; dup {
+	// The platform's operation names are case-insensitive (they become API
+	// Management operations), so OrderCreated and orderCreated collide.
+	if first, dup := firstByID[strings.ToLower(id)]; dup {
 		l.report(ruleOperationIDNotUnique, idNode,
-			"The operationId '%s' is used multiple times. Operation identifiers must be unique. (It is also the operationId of %s %s.)",
-			id, strings.ToUpper(first.method), first.template)
+			"The operationId '%s' is used multiple times. Operation identifiers must be unique. (%s %s has the operationId '%s'; letter case does not tell them apart.)",
+			id, strings.ToUpper(first.method), first.template, first.id())
 	} else {
-		firstByID[id] = o
+		firstByID[strings.ToLower(id)] = o
 	}
 	if s := platform.SanitizeOperationID(id); s != id {
 		l.report(ruleOperationIDSanitized, idNode,

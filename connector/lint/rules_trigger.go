@@ -233,6 +233,11 @@ func (l *linter) webhookOutputRules(o *operation) {
 				o.label())
 		}
 	}
+	if !slices.Contains(codes, "201") {
+		l.reportMissing(ruleWebhookRegistrationMissingCreatedResponse, o.op, "responses",
+			"The registration of webhook trigger '%s' does not declare a 201 response. The platform expects 201 Created with a Location header naming the new subscription; declare it so the contract is visible (%s).",
+			o.label(), "https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger")
+	}
 	var firstSuccess *node
 	for i, code := range codes {
 		if !isSuccessCode(code) {

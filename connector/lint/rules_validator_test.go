@@ -118,6 +118,16 @@ func validatorRuleCases() []ruleCase {
 				delete(paths, deletePath)
 			}},
 
+		{name: "WebhookRegistrationMissingCreatedResponse", rule: ruleWebhookRegistrationMissingCreatedResponse, path: jpPost + `.responses`,
+			violate: func(t *testing.T, d, _ doc) {
+				r := obj(t, post(t, d), "responses")
+				r["200"] = r["201"]
+				delete(r, "201")
+			}},
+		{name: "OperationIdNotUnique/letter case", rule: ruleOperationIDNotUnique, path: jpPost + `.operationId`,
+			violate: func(t *testing.T, d, _ doc) { addPath(t, d, "/orders", getAction("onOrderCreated", "[]")) }, // sorts first
+			respect: func(t *testing.T, d, _ doc) { addPath(t, d, "/orders", getAction("OnOrderCreated2", "[]")) }},
+
 		// Webhooks.
 		{rule: ruleNotificationExtensionForTriggerOnly, path: jpDeleteOp + `['x-ms-notification']`,
 			violate: func(t *testing.T, d, _ doc) {
