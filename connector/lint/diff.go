@@ -358,23 +358,6 @@ func (d *differ) deletePairing(o, n *operation) {
 	}
 }
 
-// pairedDelete is the DELETE operation webhookDeleteRules pairs with
-// trigger t, or nil.
-func (l *linter) pairedDelete(t *operation) *operation {
-	location := l.documentedLocation(t)
-	var best *operation
-	bestScore := 0
-	for _, d := range l.ops {
-		if d.method != "delete" {
-			continue
-		}
-		if s := unsubscribeScore(t, d, location); s >= minUnsubscribeScore && reachableFromURL(d) && namesOne(t, d) && s > bestScore {
-			best, bestScore = d, s
-		}
-	}
-	return best
-}
-
 // security reports removed or retyped security definitions.
 func (d *differ) security() {
 	cur := d.cur.root.get("securityDefinitions")

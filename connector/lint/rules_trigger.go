@@ -267,7 +267,13 @@ func (l *linter) webhookOutputRules(o *operation) {
 // registration's or below it, or beside it and named for webhooks. It is
 // per trigger: each trigger's own DELETE must be reachable and internal.
 func (l *linter) webhookDeleteRules(t *operation, deletes []*operation) {
-	location := l.documentedLocation(t)
+	location, locationHost := l.documentedLocationURL(t)
+	if host := l.root.get("host").text(); locationHost != "" && host != "" && !strings.EqualFold(locationHost, host) &&
+		!strings.ContainsAny(locationHost+host, "{}") && !l.hasPolicy("dynamichosturl") {
+		l.report(ruleDeleteOperationDoesNotMatchLocation, t.op,
+			"The registration of webhook trigger '%s' documents a Location on host %s, but the connector's host is %s: the platform routes a DELETE through the connector, with the connection's credentials, only when the Location URL is on the connector's host and path.",
+			t.label(), locationHost, host)
+	}
 	var candidates []*operation
 	for _, d := range deletes {
 		if unsubscribeScore(t, d, location) >= minUnsubscribeScore {
@@ -304,6 +310,23 @@ func (l *linter) webhookDeleteRules(t *operation, deletes []*operation) {
 			`The DELETE operation '%s', which unsubscribes webhook trigger '%s', is not internal, so makers see it as an action. Add "x-ms-visibility": "internal".`,
 			best.label(), t.label())
 	}
+}
+
+// pairedDelete is the DELETE operation webhookDeleteRules pairs with
+// trigger t, or nil.
+func (l *linter) pairedDelete(t *operation) *operation {
+	location := l.documentedLocation(t)
+	var best *operation
+	bestScore := 0
+	for _, d := range l.ops {
+		if d.method != "delete" {
+			continue
+		}
+		if s := unsubscribeScore(t, d, location); s >= minUnsubscribeScore && reachableFromURL(d) && namesOne(t, d) && s > bestScore {
+			best, bestScore = d, s
+		}
+	}
+	return best
 }
 
 // minUnsubscribeScore is the least unsubscribeScore of a DELETE that may be
@@ -380,6 +403,13 @@ func namesOne(t, d *operation) bool {
 // for its Location header (in its description, x-ms-summary, default or
 // example), without scheme, host and basePath, or "".
 func (l *linter) documentedLocation(t *operation) string {
+	p, _ := l.documentedLocationURL(t)
+	return p
+}
+
+// documentedLocationURL is documentedLocation and the host the documented
+// URL names ("" for a bare path).
+func (l *linter) documentedLocationURL(t *operation) (path, host string) {
 	codes, resps := l.responses(t)
 	base := strings.TrimSuffix(l.root.get("basePath").text(), "/")
 	for i, code := range codes {
@@ -392,20 +422,21 @@ func (l *linter) documentedLocation(t *operation) string {
 			}
 			h := resps[i].get("headers").get(name)
 			for _, key := range []string{"default", "example", "x-example", "x-ms-summary", "description"} {
-				m := locationPattern.FindString(h.get(key).text())
+				// A sentence may end right after the URL.
+				m := strings.TrimRight(locationPattern.FindString(h.get(key).text()), ".,;:)")
 				if m == "" {
 					continue
 				}
 				if u, err := url.Parse(m); err == nil && strings.HasPrefix(u.Path, "/") {
 					if base != "" && strings.HasPrefix(u.Path, base+"/") {
-						return strings.TrimPrefix(u.Path, base)
+						return strings.TrimPrefix(u.Path, base), u.Host
 					}
-					return u.Path
+					return u.Path, u.Host
 				}
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // locationPattern finds a URL or an absolute path (with {variables}) in a

@@ -118,6 +118,25 @@ func validatorRuleCases() []ruleCase {
 				delete(paths, deletePath)
 			}},
 
+		{name: "DeleteOperationDoesNotMatchLocation/host", rule: ruleDeleteOperationDoesNotMatchLocation, path: jpPost,
+			violate: func(t *testing.T, d, _ doc) {
+				obj(t, post(t, d), "responses", "201", "headers", "Location")["description"] = "Like https://hooks.example.net/v1/subscriptions/{subscriptionId}."
+			},
+			respect: func(t *testing.T, d, _ doc) {
+				obj(t, post(t, d), "responses", "201", "headers", "Location")["description"] = "Like https://api.example.com/v1/subscriptions/{subscriptionId}."
+			}},
+		{name: "DeleteOperationNotInternal/documented Location", rule: ruleDeleteOperationNotInternal, path: `$.paths['/subscriptions/{subscriptionId}/remove'].delete['x-ms-visibility']`,
+			violate: func(t *testing.T, d, _ doc) {
+				// The documented Location names the second DELETE, which
+				// then is the trigger's own and must be internal.
+				obj(t, post(t, d), "responses", "201", "headers", "Location")["description"] = "Like https://api.example.com/v1/subscriptions/{subscriptionId}/remove."
+				addPath(t, d, "/subscriptions/{subscriptionId}/remove", `{"delete": {"operationId": "RemoveSubscription", "summary": "Remove a subscription", "description": "Removes one.",
+					"parameters": [{"name": "subscriptionId", "in": "path", "required": true, "type": "string", "description": "ID.", "x-ms-url-encoding": "single"}], "responses": {"204": {"description": "Removed"}}}}`)
+			},
+			respect: func(t *testing.T, d, _ doc) {
+				addPath(t, d, "/subscriptions/{subscriptionId}/remove", `{"delete": {"operationId": "RemoveSubscription", "summary": "Remove a subscription", "description": "Removes one.",
+					"parameters": [{"name": "subscriptionId", "in": "path", "required": true, "type": "string", "description": "ID.", "x-ms-url-encoding": "single"}], "responses": {"204": {"description": "Removed"}}}}`)
+			}},
 		{name: "WebhookRegistrationMissingCreatedResponse", rule: ruleWebhookRegistrationMissingCreatedResponse, path: jpPost + `.responses`,
 			violate: func(t *testing.T, d, _ doc) {
 				r := obj(t, post(t, d), "responses")
