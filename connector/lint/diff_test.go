@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,4 +193,109 @@ func TestDiffRejectsUnreadableInput(t *testing.T) {
 	require.ErrorContains(t, err, "previous definition")
 	_, err = Diff([]byte(`{}`), []byte(`{`))
 	require.ErrorContains(t, err, "read definition")
+}
+
+// Pairs made from corpus files: three breaking edits of every fifth
+// certified connector (an operation removed, an optional query parameter
+// made required, a security definition removed) are each found.
+func TestDiffCorpusMutations(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("diffs corpus connectors")
+	}
+	files, err := filepath.Glob(filepath.Join(corpusDir, "certified", "*", "apiDefinition.swagger.json"))
+	require.NoError(t, err)
+	if len(files) == 0 {
+		t.Skipf("corpus not found at %s", corpusDir)
+	}
+	step := 5
+	if raceEnabled {
+		step = 40
+	}
+	checked := map[string]int{}
+	for i := 0; i < len(files); i += step {
+		data, err := os.ReadFile(files[i])
+		require.NoError(t, err)
+		if _, err := Lint(data, Options{}); err != nil {
+			continue
+		}
+		expect := func(rule string, mutate func(d doc) bool) {
+			d := decodeDoc(t, trimBOM(data))
+			if !mutate(d) {
+				return
+			}
+			res, err := Diff(data, encodeDoc(t, d))
+			require.NoError(t, err)
+			var rules []string
+			for _, f := range res.Findings {
+				rules = append(rules, f.Rule)
+			}
+			require.Contains(t, rules, rule, "%s", files[i])
+			checked[rule]++
+		}
+		expect(ruleOperationRemoved, func(d doc) bool {
+			for _, path := range sortedKeys(d["paths"]) {
+				item, _ := obj(t, d, "paths")[path].(map[string]any)
+				for _, m := range httpMethods {
+					if op, ok := item[m].(map[string]any); ok && op["operationId"] != nil {
+						delete(item, m)
+						return true
+					}
+				}
+			}
+			return false
+		})
+		expect(ruleParameterBecameRequired, func(d doc) bool {
+			for _, path := range sortedKeys(d["paths"]) {
+				item, _ := obj(t, d, "paths")[path].(map[string]any)
+				for _, m := range httpMethods {
+					op, ok := item[m].(map[string]any)
+					if !ok || op["operationId"] == nil {
+						continue
+					}
+					params, _ := op["parameters"].([]any)
+					for _, p := range params {
+						pm, _ := p.(map[string]any)
+						if pm != nil && pm["in"] == "query" && pm["required"] != true && pm["$ref"] == nil && !hasSameNamedItemParam(item, pm) {
+							pm["required"] = true
+							return true
+						}
+					}
+				}
+			}
+			return false
+		})
+		expect(ruleSecurityDefinitionRemoved, func(d doc) bool {
+			defs, _ := d["securityDefinitions"].(map[string]any)
+			for _, name := range sortedKeys(defs) {
+				delete(defs, name)
+				return true
+			}
+			return false
+		})
+	}
+	t.Logf("breaking edits found: %v", checked)
+	for _, rule := range []string{ruleOperationRemoved, ruleParameterBecameRequired, ruleSecurityDefinitionRemoved} {
+		require.Positive(t, checked[rule], "no corpus connector exercised %s", rule)
+	}
+}
+
+func hasSameNamedItemParam(item map[string]any, p map[string]any) bool {
+	params, _ := item["parameters"].([]any)
+	for _, e := range params {
+		if em, _ := e.(map[string]any); em != nil && em["name"] == p["name"] {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(v any) []string {
+	m, _ := v.(map[string]any)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
