@@ -538,11 +538,10 @@ func (g *generator) action(a Action) (*operation, string, error) {
 	default:
 		bad("method %q must be GET, POST, PUT, PATCH or DELETE", a.Method)
 	}
+	_, pathProblem := platform.PathProblem(a.Path)
 	switch {
-	case !strings.HasPrefix(a.Path, "/"):
-		bad("path %q must start with / (it is relative to basePath, like /orders/{id})", a.Path)
-	case strings.ContainsAny(a.Path, "?#"):
-		bad("path %q must not contain a query or fragment; declare query parameters instead", a.Path)
+	case pathProblem != "":
+		bad("path %q %s (it is relative to basePath, like /orders/{id})", a.Path, pathProblem)
 	case strings.EqualFold(a.Path, WebhooksPath) || strings.HasPrefix(strings.ToLower(a.Path), WebhooksPath+"/"):
 		bad("path %q is under %s, which triggerd's own webhook operations use", a.Path, WebhooksPath)
 	case strings.EqualFold(a.Path, TriggerPath) || strings.HasPrefix(strings.ToLower(a.Path), TriggerPath+"/"):

@@ -140,16 +140,17 @@ var hostPattern = regexp.MustCompile(`^[^{}/ :\\]+(?::\d+)?$`)
 // (HostNameNotValid).
 func ValidHost(s string) bool { return hostPattern.MatchString(s) }
 
-// PathProblem says what is wrong with an operation path template (a key of
-// "paths"), or returns "": it must start with "/" (OperationPathMustStartWithSlash),
+// PathProblem returns the validator rule an operation path template (a key
+// of "paths") breaks and what is wrong, or two empty strings: it must start
+// with "/" (OperationPathMustStartWithSlash),
 // hold no query or fragment (OperationPathMayNotContainQueryOrFragment) and
 // its braces must pair around non-empty names (OperationPathTemplateNotValid).
 func PathProblem(p string) (rule, problem string) {
 	switch {
 	case !strings.HasPrefix(p, "/"):
-		return "OperationPathMustStartWithSlash", "must start with '/'"
+		return "OperationPathMustStartWithSlash", "must start with /"
 	case strings.ContainsAny(p, "?#"):
-		return "OperationPathMayNotContainQueryOrFragment", "must not contain a query ('?') or fragment ('#'); declare query parameters instead"
+		return "OperationPathMayNotContainQueryOrFragment", "must not contain a query or fragment (? or #); declare query parameters instead"
 	}
 	open := false
 	name := 0
