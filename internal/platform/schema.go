@@ -112,9 +112,3 @@ func compileECMAScript(s string) (jsonschema.Regexp, error) {
 	re.MatchTimeout = matchTimeout
 	return (*ecmaRegexp)(re), nil
 }
-
-// CompilePattern compiles a schema "pattern" as the platform does
-// (ECMAScript), for code that checks patterns outside a schema.
-func CompilePattern(s string) (interface{ MatchString(string) bool }, error) {
-	return compileECMAScript(s)
-}
