@@ -14,9 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +25,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/triggerd/triggerd/internal/platform"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -33,33 +35,33 @@ import (
 var printer = message.NewPrinter(language.English)
 
 // Mode says how a webhook trigger's notifications are shaped. It becomes the
-// connector's x-ms-trigger value (power-platform-triggers.md §1.2).
+// connector's x-ms-trigger value (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 type Mode string
 
 const (
 	// ModeSingle posts one event's data per request: a JSON object. This is
-	// what 643 of 643 real webhook triggers use (§1.2) and the default.
+	// what 643 of 643 real webhook triggers use (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger) and the default.
 	ModeSingle Mode = "single"
 
 	// ModeBatch posts a JSON array of event data per request, collected over a
 	// size and time window. The platform then splits the array into runs
-	// (§1.9, SplitOn).
+	// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, SplitOn).
 	ModeBatch Mode = "batch"
 )
 
-// Kind is a way the platform can run a trigger (power-platform-triggers.md
-// §1, §2). A trigger may offer both kinds for the same events: they read the
+// Kind is a way the platform can run a trigger
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app). A trigger may offer both kinds for the same events: they read the
 // same event log.
 type Kind string
 
 const (
 	// KindWebhook offers the trigger as a webhook: the platform registers a
-	// callback URL and triggerd posts every event to it (§1). The default.
+	// callback URL and triggerd posts every event to it (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). The default.
 	KindWebhook Kind = "webhook"
 
 	// KindPolling offers the trigger as a polling trigger: the platform
 	// calls GET /v1/trigger/{name} at intervals and triggerd answers with
-	// the events since the state it handed out last (§2.1, §2.4). For APIs
+	// the events since the state it handed out last (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app). For APIs
 	// and makers that cannot receive webhooks.
 	KindPolling Kind = "polling"
 )
@@ -69,7 +71,7 @@ const (
 	// name its polling operation: OrderCreated polls as OrderCreatedPoll.
 	// Flows store operationIds, so the polling one is derived, never
 	// chosen, and stays what it is for as long as the trigger's own
-	// operationId does (trigger-pain-points.md §6, #10).
+	// operationId does.
 	PollingOperationIDSuffix = "Poll"
 
 	// PollingSummarySuffix is appended to a trigger's summary for its
@@ -83,7 +85,7 @@ const (
 	BatchSizeDefault = 100
 
 	// BatchSizeMax bounds a batch so that one notification stays far below the
-	// platform's 100 MB message limit (§1.9).
+	// platform's 100 MB message limit (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	BatchSizeMax = 1000
 
 	// BatchWindowDefault is how long a batch-mode subscription collects events
@@ -94,17 +96,17 @@ const (
 	// believes the trigger is broken.
 	BatchWindowMax = 10 * time.Minute
 
-	// TitleMaxLen is the connector title limit of the Power Platform
-	// validator (power-platform-triggers.md §3.2).
-	TitleMaxLen = 30
+	// TitleMaxLen is the connector title limit; see [platform.TitleMaxLen].
+	TitleMaxLen = platform.TitleMaxLen
 
 	// DescriptionMinLen and DescriptionMaxLen bound the connector
-	// description (§3.2).
-	DescriptionMinLen = 30
-	DescriptionMaxLen = 500
+	// description; see [platform.DescriptionMinLen].
+	DescriptionMinLen = platform.DescriptionMinLen
+	DescriptionMaxLen = platform.DescriptionMaxLen
 
-	// SummaryMaxLen is the operation summary limit (OperationSummaryTooLong, §4.1).
-	SummaryMaxLen = 80
+	// SummaryMaxLen is the operation summary limit; see
+	// [platform.SummaryMaxLen].
+	SummaryMaxLen = platform.SummaryMaxLen
 )
 
 // Catalog is the connector and the triggers it offers.
@@ -136,6 +138,18 @@ type Connector struct {
 	// Website and PrivacyPolicy become x-ms-connector-metadata entries.
 	Website       string `json:"website,omitempty" yaml:"website"`
 	PrivacyPolicy string `json:"privacyPolicy,omitempty" yaml:"privacyPolicy"`
+
+	// IconBrandColor is the connector's colour in the designer,
+	// apiProperties' iconBrandColor, written #rrggbb. Empty means the
+	// independent-publisher colour, #da3b01, which independent publishers
+	// must use; a certified connector chooses its own, other than #007ee5 and
+	// #ffffff (https://github.com/microsoft/PowerPlatformConnectors#readme).
+	IconBrandColor string `json:"iconBrandColor,omitempty" yaml:"iconBrandColor"`
+
+	// Categories are one or two of the categories certification accepts
+	// (platform.Categories), listed in x-ms-connector-metadata. Empty means
+	// Productivity.
+	Categories []string `json:"categories,omitempty" yaml:"categories"`
 }
 
 // Contact is the info.contact of the connector definition.
@@ -153,7 +167,7 @@ type Trigger struct {
 
 	// OperationID is the PascalCase operationId of the trigger operation
 	// (e.g. "OrderCreated"). Flows refer to it, so it must never change once
-	// published (trigger-pain-points.md §6, #10).
+	// published.
 	OperationID string `json:"operationId" yaml:"operationId"`
 
 	// Summary is what the designer lists, "When an order is created".
@@ -162,12 +176,12 @@ type Trigger struct {
 	// Description is "This operation triggers when …".
 	Description string `json:"description" yaml:"description"`
 
-	// Hint tells a maker how to fire the trigger (x-ms-trigger-hint, §1.5).
+	// Hint tells a maker how to fire the trigger (x-ms-trigger-hint, https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	// Empty means one is derived from the summary.
 	Hint string `json:"hint,omitempty" yaml:"hint"`
 
 	// Mode is single (default) or batch. It shapes webhook notifications
-	// only; a polling response always carries an array (§2.3).
+	// only; a polling response always carries an array (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 	Mode Mode `json:"mode,omitempty" yaml:"mode"`
 
 	// Kinds are the ways the connector offers the trigger: webhook,
@@ -182,7 +196,7 @@ type Trigger struct {
 
 	// Schema is the JSON Schema (the Swagger 2.0 subset of draft-04) of one
 	// event's data. Every published event is validated against it, so a
-	// notification always carries what the connector promised (§1.9).
+	// notification always carries what the connector promised (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	Schema json.RawMessage `json:"schema" yaml:"-"`
 
 	// Filters are the fields a maker may set when subscribing; an event is
@@ -409,9 +423,8 @@ func normalizeYAML(v any) any {
 func (c *Catalog) Validate() error { return c.validate("") }
 
 var (
-	eventNameRe   = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
-	operationIDRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
-	filterNameRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	eventNameRe  = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+	filterNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 )
 
 // reservedBodyFields are registration body properties triggerd itself uses.
@@ -434,6 +447,24 @@ func (c *Catalog) validate(file string) error {
 		add("connector.description", "is %d characters; the platform requires %d to %d", n, DescriptionMinLen, DescriptionMaxLen)
 	}
 
+	if conn.IconBrandColor != "" {
+		if problem := platform.BrandColorProblem(conn.IconBrandColor); problem != "" {
+			add("connector.iconBrandColor", "%s", problem)
+		}
+	}
+	if len(conn.Categories) > platform.MaxCategories {
+		add("connector.categories", "lists %d categories; the platform allows at most %d (TooManyConnectorCategories)", len(conn.Categories), platform.MaxCategories)
+	}
+	for i, cat := range conn.Categories {
+		switch {
+		case !platform.ValidCategory(cat):
+			add(fmt.Sprintf("connector.categories[%d]", i), "%q is not a category the platform accepts (InvalidConnectorCategory); use one of %s",
+				cat, strings.Join(platform.Categories(), ", "))
+		case slices.Index(conn.Categories, cat) < i:
+			add(fmt.Sprintf("connector.categories[%d]", i), "%q is listed twice", cat)
+		}
+	}
+
 	if len(c.Triggers) == 0 {
 		add("triggers", "at least one trigger is required")
 	}
@@ -451,8 +482,10 @@ func (c *Catalog) validate(file string) error {
 			add(p+".name", "%q is declared twice", t.Name)
 		}
 		c.byName[t.Name] = t
-		if !operationIDRe.MatchString(t.OperationID) {
-			add(p+".operationId", "%q must be PascalCase letters and digits, like OrderCreated", t.OperationID)
+		if problem := platform.OperationIDProblem(t.OperationID); problem != "" {
+			add(p+".operationId", "%s", problem)
+		} else if problem := platform.OperationIDProblem(t.PollingOperationID()); t.Offers(KindPolling) && problem != "" {
+			add(p+".operationId", "the polling operationId %s", problem)
 		} else if opIDs[t.OperationID] {
 			add(p+".operationId", "%q is used by two triggers; operationIds must be unique", t.OperationID)
 		}
@@ -481,10 +514,10 @@ func (c *Catalog) validate(file string) error {
 		switch {
 		case !strings.HasPrefix(t.Summary, "When "):
 			add(p+".summary", "%q must start with \"When \" as the designer lists triggers, like \"When an order is created\"", t.Summary)
-		case len([]rune(t.Summary)) > summaryMax:
-			add(p+".summary", "is %d characters; at most %d", len([]rune(t.Summary)), summaryMax)
-		case strings.ContainsAny(t.Summary, "/\\<>[]{}"):
-			add(p+".summary", "must not contain any of / \\ < > [ ] { } (RestrictedCharactersInSummary)")
+		default:
+			if problem := platform.SummaryProblem(t.Summary, summaryMax); problem != "" {
+				add(p+".summary", "%s", problem)
+			}
 		}
 		if !strings.HasPrefix(t.Description, "This operation triggers when ") {
 			add(p+".description", "must start with \"This operation triggers when \"")
@@ -560,7 +593,7 @@ func (c *Catalog) validate(file string) error {
 }
 
 // swaggerSchemaKeywords are the JSON Schema keywords a Swagger 2.0 schema
-// object may hold (power-platform-triggers.md §4: the connector schema is
+// object may hold (https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas: the connector schema is
 // draft-04 restricted to Swagger's subset), plus the x-ms-* extensions.
 var swaggerSchemaKeywords = map[string]bool{
 	"$ref": true, "format": true, "title": true, "description": true, "default": true,
@@ -591,6 +624,18 @@ func validateSchema(raw json.RawMessage) (map[string]any, error) {
 
 func checkSchemaNode(node map[string]any, path string) error {
 	for k, v := range node {
+		if k == "x-ms-summary" || k == "title" {
+			// The designer shows either as the field's label; the
+			// platform's summary rules apply to it.
+			text, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("%s.%s: must be a string, the field's label in the designer", path, k)
+			}
+			if problem := platform.SummaryProblem(text, platform.SummaryMaxLen); problem != "" {
+				return fmt.Errorf("%s.%s: %s", path, k, problem)
+			}
+			continue
+		}
 		if strings.HasPrefix(k, "x-") {
 			continue
 		}
@@ -664,46 +709,20 @@ func schemaHasPath(doc map[string]any, path string) bool {
 	return true
 }
 
-// swaggerFormats are the Swagger 2.0 numeric formats triggerd enforces, so an
-// int32 the connector promised never overflows in the flow.
-var swaggerFormats = []*jsonschema.Format{
-	{Name: "int32", Validate: intRange(math.MinInt32, math.MaxInt32)},
-	{Name: "int64", Validate: intRange(math.MinInt64, math.MaxInt64)},
-}
-
-func intRange(lo, hi float64) func(v any) error {
-	return func(v any) error {
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil // format applies to numbers only
-		}
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil || f < lo || f > hi || f != math.Trunc(f) {
-			return fmt.Errorf("%s is out of range", n)
-		}
-		return nil
-	}
-}
-
+// compileSchema compiles a trigger's schema as the platform reads it
+// (ECMAScript patterns, Swagger formats; see platform.CompileSchema).
 func compileSchema(name string, doc map[string]any) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft4)
-	for _, f := range swaggerFormats {
-		c.RegisterFormat(f)
-	}
-	c.AssertFormat()
 	// The schema was decoded with encoding/json; re-decode through the
 	// library so numbers keep their precision.
-	raw, _ := json.Marshal(doc)
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}
-	loc := "triggerd:///catalog/" + name + ".json"
-	if err := c.AddResource(loc, v); err != nil {
-		return nil, err
-	}
-	return c.Compile(loc)
+	return platform.CompileSchema("triggerd:///catalog/"+name+".json", v)
 }
 
 // DataError says where event data breaks its trigger's schema.

@@ -3,7 +3,7 @@
 // (apiDefinition.swagger.json), its apiProperties.json and a paconn
 // settings.json. Power Automate and Logic Apps show a trigger only when the
 // definition follows their webhook contract to the letter
-// (power-platform-triggers.md §1), so the contract is encoded here once
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger), so the contract is encoded here once
 // instead of being hand-written per connector.
 //
 // For every catalog trigger the definition has a registration operation
@@ -13,12 +13,12 @@
 // registration, <public-url>/v1/webhooks/<id>, resolves against host and
 // basePath to exactly that DELETE operation and the platform calls it
 // through the connector, with the connection's API key
-// (power-platform-triggers.md §1.7, trigger-pain-points.md #1 and #4).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 //
 // A trigger the catalog offers for polling (catalog.KindPolling) also gets
 // GET {basePath}/trigger/{trigger}, an x-ms-trigger batch operation with
 // x-ms-trigger-metadata {kind: query, mode: polling} whose operationId is the
-// trigger's followed by "Poll" (power-platform-triggers.md §2.1, §2.4): the
+// trigger's followed by "Poll" (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app): the
 // Location it answers with resolves to the same operation.
 //
 // The application embedding triggerd can add its own operations as
@@ -32,10 +32,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 const (
@@ -54,7 +54,7 @@ const (
 
 	// TriggerPath is the prefix, under basePath, of the polling operations,
 	// GET {basePath}/trigger/{name}: the /trigger/ prefix real polling
-	// triggers use (power-platform-triggers.md §2.2). Action paths must not
+	// triggers use (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions). Action paths must not
 	// use it either.
 	TriggerPath = "/trigger"
 
@@ -67,12 +67,11 @@ const (
 	OpenAPIPath = "/openapi.json"
 
 	// PollingStateParameter is the query parameter of a polling operation
-	// that carries the trigger state (power-platform-triggers.md §2.1).
+	// that carries the trigger state (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 	PollingStateParameter = "triggerState"
 
 	// DeleteOperationID is the operationId of the internal unsubscribe
-	// operation. Flows store operationIds, so it never changes
-	// (trigger-pain-points.md #10).
+	// operation. Flows store operationIds, so it never changes.
 	DeleteOperationID = "DeleteWebhook"
 
 	// APIKeyHeader is the header that carries a connection's API key.
@@ -81,7 +80,7 @@ const (
 	// APIKeyParameter is the connection parameter, and the name of the
 	// security definition, that holds the API key. The platform maps an
 	// apiKey security definition to the securestring connection parameter
-	// named api_key (power-platform-triggers.md §3.4).
+	// named api_key (https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json).
 	APIKeyParameter = "api_key"
 
 	// DefaultVersion is info.version when Options.Version is empty.
@@ -89,20 +88,20 @@ const (
 
 	// DefaultIconBrandColor is apiProperties' iconBrandColor when
 	// Options.IconBrandColor is empty: the colour the certification rules
-	// require of independent publishers (power-platform-triggers.md §3.4).
-	DefaultIconBrandColor = "#da3b01"
+	// require of independent publishers (https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json).
+	DefaultIconBrandColor = platform.IndependentPublisherBrandColor
 
 	// DefaultCategory is the x-ms-connector-metadata category when
 	// Options.Categories is empty.
 	DefaultCategory = "Productivity"
 
 	// MaxCategories is how many categories the certification rules allow
-	// (TooManyConnectorCategories, power-platform-triggers.md §3.1).
-	MaxCategories = 2
+	// (TooManyConnectorCategories, https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
+	MaxCategories = platform.MaxCategories
 )
 
 // File names of the generated documents, as paconn expects them by default
-// (power-platform-triggers.md §4, paconn-settings.schema.json).
+// (https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas, paconn-settings.schema.json).
 const (
 	DefinitionFile = "apiDefinition.swagger.json"
 	PropertiesFile = "apiProperties.json"
@@ -134,7 +133,7 @@ type Options struct {
 	Categories []string
 }
 
-// Visibility is an x-ms-visibility value (power-platform-triggers.md §3.1).
+// Visibility is an x-ms-visibility value (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 type Visibility string
 
 const (
@@ -150,8 +149,8 @@ const (
 
 // Action is an operation the embedding application serves and wants makers
 // to use next to triggerd's triggers, e.g. "Get order details" so a flow can
-// fetch what a small notification only names (power-platform-triggers.md
-// §1.9).
+// fetch what a small notification only names
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 type Action struct {
 	// OperationID is the PascalCase identifier flows store; never change it
 	// once published.
@@ -187,8 +186,7 @@ type Action struct {
 	ResponseStatus int
 
 	// ResponseDescription describes the success response; empty means
-	// [DefaultResponseDescription]. Reviewers reject status-code names here
-	// (trigger-pain-points.md #5).
+	// [DefaultResponseDescription]. Reviewers reject status-code names here.
 	ResponseDescription string
 
 	// Response is the JSON Schema of the success response body; nil for
@@ -311,10 +309,6 @@ type publicURL struct {
 	basePath string
 }
 
-// hostRe is the Microsoft schema's pattern for host: a name or IPv4 address
-// with an optional port, no scheme or path (power-platform-triggers.md §3.3).
-var hostRe = regexp.MustCompile(`^[^{}/ :\\]+(?::\d+)?$`)
-
 func parsePublicURL(raw string) (publicURL, error) {
 	if raw == "" {
 		raw = DefaultPublicURL
@@ -339,7 +333,7 @@ func parsePublicURL(raw string) (publicURL, error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return bad("must not have a query or fragment: the platform builds request URLs from host and basePath only")
 	}
-	if !hostRe.MatchString(u.Host) {
+	if !platform.ValidHost(u.Host) {
 		return bad("host %q is not accepted by the connector schema (a DNS name or IPv4 address with an optional port; no IPv6 literals)", u.Host)
 	}
 	// Braces would read as a path template in basePath.

@@ -20,7 +20,7 @@ import (
 
 // orderActions is what a web store would add next to its triggers: the
 // "Get order details" action the platform's training recommends pairing with
-// small notifications (power-platform-triggers.md §1.9).
+// small notifications (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func orderActions() []connector.Action {
 	return []connector.Action{
 		{
@@ -165,7 +165,7 @@ func TestTriggerContract(t *testing.T) {
 				require.Equal(t, trig.HintOrDefault(), op.Extensions["x-ms-trigger-hint"])
 
 				// x-ms-notification-content sits on the path item and
-				// nowhere in the operation (§1.4).
+				// nowhere in the operation (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 				require.NotContains(t, op.Extensions, "x-ms-notification-content")
 				nc, ok := item.Extensions["x-ms-notification-content"].(map[string]any)
 				require.True(t, ok, "trigger %s: no x-ms-notification-content on the path item", trig.Name)
@@ -183,7 +183,7 @@ func TestTriggerContract(t *testing.T) {
 
 				// One body parameter whose schema carries the callback
 				// property: string, internal, notification URL, required
-				// all the way up (§1.3).
+				// all the way up (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 				require.Len(t, op.Parameters, 1)
 				body := op.Parameters[0]
 				require.Equal(t, "body", body.In)
@@ -278,7 +278,7 @@ func TestTriggerContract(t *testing.T) {
 // The platform sends DELETE to the Location the registration returned. It
 // reaches triggerd with the connection's API key only when that URL resolves,
 // against the definition's scheme, host and basePath, to an internal DELETE
-// operation (power-platform-triggers.md §1.6, §1.7).
+// operation (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func TestLocationResolvesToInternalDelete(t *testing.T) {
 	t.Parallel()
 	const id = "01JD7Q8X3M5N6P7R8S9T0V1W2X"

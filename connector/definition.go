@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // The shapes below are the subset of Swagger 2.0 the generator writes. They
@@ -54,7 +56,7 @@ type metadataEntry struct {
 type pathItem struct {
 	// NotificationContent lives on the path item, not the operation: the
 	// Microsoft schema allows it only there and all 643 real webhook
-	// triggers put it there (power-platform-triggers.md §1.4).
+	// triggers put it there (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	NotificationContent *notificationContent `json:"x-ms-notification-content,omitempty"`
 	Get                 *operation           `json:"get,omitempty"`
 	Post                *operation           `json:"post,omitempty"`
@@ -90,8 +92,8 @@ type operation struct {
 	Description string     `json:"description"`
 	Visibility  Visibility `json:"x-ms-visibility,omitempty"`
 	Trigger     string     `json:"x-ms-trigger,omitempty"`
-	// TriggerMetadata marks a polling trigger (power-platform-triggers.md
-	// §2.2: {kind: query, mode: polling}).
+	// TriggerMetadata marks a polling trigger
+	// (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions: {kind: query, mode: polling}).
 	TriggerMetadata *triggerMetadata `json:"x-ms-trigger-metadata,omitempty"`
 	TriggerHint     string           `json:"x-ms-trigger-hint,omitempty"`
 	Parameters      []parameter      `json:"parameters,omitempty"`
@@ -147,14 +149,14 @@ type schema struct {
 const (
 	// callbackProperty is the registration body property that receives the
 	// flow's callback URL. The platform does not care about its name
-	// (power-platform-triggers.md §1.3); the catalog reserves it.
+	// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger); the catalog reserves it.
 	callbackProperty = "callbackUrl"
 
 	// subscriptionDefinition names the registration response schema.
 	subscriptionDefinition = "Subscription"
 
 	// pollingValueProperty holds a polling response's events: the array is
-	// a property, not the body, so the platform can split it (§2.2, §2.3).
+	// a property, not the body, so the platform can split it (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions, https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 	pollingValueProperty = "value"
 
 	// deletePath is the unsubscribe operation's path under basePath. Its
@@ -253,7 +255,7 @@ func (g *generator) definition() (*definition, error) {
 		}
 		opIDs[a.OperationID] = "action " + a.OperationID
 		// The platform compares paths case-insensitively (PathRedefined,
-		// power-platform-triggers.md §4.1), so /Orders and /orders are one.
+		// https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules), so /Orders and /orders are one.
 		key := a.Path
 		for _, p := range order {
 			if strings.EqualFold(p, a.Path) {
@@ -297,7 +299,7 @@ func (g *generator) definition() (*definition, error) {
 }
 
 // triggerPath is the path item of one trigger's registration operation
-// (power-platform-triggers.md §1.2, §1.10).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 	item, err := normalizeSchema(t.Schema)
 	if err != nil {
@@ -310,14 +312,14 @@ func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 	notification := item
 	if mode == catalog.ModeBatch {
 		// A batch notification is a JSON array of events; the platform
-		// splits it into one run per element (§1.9, SplitOn).
+		// splits it into one run per element (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, SplitOn).
 		notification = &schema{Type: "array", Items: item}
 	}
 
 	// The callback property must be a string, internal, flagged
 	// x-ms-notification-url, and required at every level up to the body
 	// (NotificationUrlNotString, NotificationUrlNotInternal,
-	// NotificationUrlNotRequired; §1.3). It is the one internal required
+	// NotificationUrlNotRequired; https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). It is the one internal required
 	// property without a default: the platform fills it in.
 	body := &schema{Type: "object", Required: []string{callbackProperty}}
 	body.Properties.add(callbackProperty, &schema{
@@ -372,13 +374,13 @@ func (g *generator) triggerPath(t *catalog.Trigger) (*pathItem, error) {
 
 // pollingOperation is a trigger's polling operation, GET
 // {basePath}/trigger/{name}, in the backend-managed-state pattern of
-// power-platform-triggers.md §2.1 and §2.4: the platform calls it, triggerd
+// https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app: the platform calls it, triggerd
 // answers 202 with a Location that carries the trigger state and a
 // Retry-After while nothing is new, and 200 with {"value": [events]} and the
 // next Location when something is; Retry-After 0 asks for the next page at
 // once. The response is an array under "value", declared x-ms-trigger batch,
-// so the platform splits it into one run per event (§2.3) and the trigger
-// body is never a bare array (§2.2).
+// so the platform splits it into one run per event (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app) and the trigger
+// body is never a bare array (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
 	item, err := normalizeSchema(t.Schema)
 	if err != nil {
@@ -399,7 +401,7 @@ func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
 	// The state is internal and optional, without a default: the first
 	// call has none, and every later one comes from a Location triggerd
 	// wrote. An internal parameter with a default would have to be required
-	// (PropertyMustBeRequired, InternalPropertyWithDefaultOptional, §1.3),
+	// (PropertyMustBeRequired, InternalPropertyWithDefaultOptional, https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger),
 	// and a required one could not be absent on the first call.
 	params = append(params, parameter{
 		Name:        PollingStateParameter,
@@ -445,7 +447,7 @@ func (g *generator) pollingOperation(t *catalog.Trigger) (*operation, error) {
 }
 
 // deleteOperation unsubscribes. It must exist and be internal, or webhooks
-// are created and never deleted (power-platform-triggers.md §1.6).
+// are created and never deleted (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func deleteOperation() *operation {
 	var responses object
 	responses.add("204", response{Description: "The subscription was deleted, or did not exist."})
@@ -461,7 +463,7 @@ func deleteOperation() *operation {
 			Type:        "string",
 			Summary:     "Subscription ID",
 			Description: "The ID of the subscription, the last segment of the Location the registration returned.",
-			// PathParameterMissingEncoding (§3.1).
+			// PathParameterMissingEncoding (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 			URLEncoding: "single",
 		}},
 		Responses: responses,
@@ -496,6 +498,9 @@ func (g *generator) metadata() ([]metadataEntry, error) {
 	}
 	cats := g.opts.Categories
 	if len(cats) == 0 {
+		cats = g.cat.Connector.Categories
+	}
+	if len(cats) == 0 {
 		cats = []string{DefaultCategory}
 	}
 	if len(cats) > MaxCategories {
@@ -505,29 +510,27 @@ func (g *generator) metadata() ([]metadataEntry, error) {
 		if c == "" || strings.Contains(c, ";") {
 			return nil, fmt.Errorf("connector: category %q must be one non-empty category name", c)
 		}
+		if !platform.ValidCategory(c) {
+			return nil, fmt.Errorf("connector: category %q is not one the platform accepts (InvalidConnectorCategory); use one of %s",
+				c, strings.Join(platform.Categories(), ", "))
+		}
 	}
 	meta = append(meta, metadataEntry{"Categories", strings.Join(cats, ";")})
 	return meta, nil
 }
 
 var (
-	operationIDRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
-	pathParamRe   = regexp.MustCompile(`\{([^{}/]*)\}`)
+	pathParamRe = regexp.MustCompile(`\{([^{}/]*)\}`)
 )
 
-// restrictedSummaryChars are the characters the validator rejects in a
-// summary (RestrictedCharactersInSummary, power-platform-triggers.md §3.2),
-// plus the brackets the catalog also refuses.
-const restrictedSummaryChars = `/\<>*%&?[]{}`
-
 // action builds an application operation and checks it against the rules
-// the platform's validator applies (power-platform-triggers.md §3.2, §4.1).
+// the platform's validator applies (https://learn.microsoft.com/connectors/custom-connectors/certification-submission, https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules).
 func (g *generator) action(a Action) (*operation, string, error) {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	if !operationIDRe.MatchString(a.OperationID) {
-		bad("operationId %q must be PascalCase letters and digits, like GetOrder", a.OperationID)
+	if problem := platform.OperationIDProblem(a.OperationID); problem != "" {
+		bad("operationId %s", problem)
 	}
 	method := strings.ToUpper(a.Method)
 	switch method {
@@ -535,11 +538,10 @@ func (g *generator) action(a Action) (*operation, string, error) {
 	default:
 		bad("method %q must be GET, POST, PUT, PATCH or DELETE", a.Method)
 	}
+	_, pathProblem := platform.PathProblem(a.Path)
 	switch {
-	case !strings.HasPrefix(a.Path, "/"):
-		bad("path %q must start with / (it is relative to basePath, like /orders/{id})", a.Path)
-	case strings.ContainsAny(a.Path, "?#"):
-		bad("path %q must not contain a query or fragment; declare query parameters instead", a.Path)
+	case pathProblem != "":
+		bad("path %q %s (it is relative to basePath, like /orders/{id})", a.Path, pathProblem)
 	case strings.EqualFold(a.Path, WebhooksPath) || strings.HasPrefix(strings.ToLower(a.Path), WebhooksPath+"/"):
 		bad("path %q is under %s, which triggerd's own webhook operations use", a.Path, WebhooksPath)
 	case strings.EqualFold(a.Path, TriggerPath) || strings.HasPrefix(strings.ToLower(a.Path), TriggerPath+"/"):
@@ -548,10 +550,10 @@ func (g *generator) action(a Action) (*operation, string, error) {
 	switch n := len([]rune(a.Summary)); {
 	case n == 0:
 		bad("summary is required: the action's name in the designer")
-	case n > catalog.SummaryMaxLen:
-		bad("summary is %d characters; at most %d", n, catalog.SummaryMaxLen)
-	case strings.ContainsAny(a.Summary, restrictedSummaryChars):
-		bad("summary must not contain any of %s (RestrictedCharactersInSummary)", restrictedSummaryChars)
+	default:
+		if problem := platform.SummaryProblem(a.Summary, platform.SummaryMaxLen); problem != "" {
+			bad("summary %s", problem)
+		}
 	}
 	if a.Description == "" {
 		bad("description is required: it tells the maker what the action does")
@@ -712,7 +714,90 @@ func normalizeSchema(raw json.RawMessage) (any, error) {
 		return nil, errors.New("must be a JSON object")
 	}
 	dropUnknownFormats(m)
+	labelProperties(m, 0)
 	return m, nil
+}
+
+// labelProperties gives every property of a schema an x-ms-summary, the
+// label the designer shows for it in dynamic content: the schema's own
+// x-ms-summary, else its title, else the property name in title case
+// (orderId → "Order ID"). Certification reviewers ask for one on each field
+// (https://learn.microsoft.com/connectors/custom-connectors/connector-string-guidance),
+// and most certified webhook connectors have them. A derived label that
+// would break the summary rules is left out.
+func labelProperties(node map[string]any, depth int) {
+	if depth > maxLabelDepth {
+		return
+	}
+	if props, ok := node["properties"].(map[string]any); ok {
+		for name, p := range props {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			if _, ok := pm["x-ms-summary"]; !ok {
+				label, _ := pm["title"].(string)
+				if label == "" {
+					label = titleCase(name)
+				}
+				if label != "" && platform.SummaryProblem(label, platform.SummaryMaxLen) == "" {
+					pm["x-ms-summary"] = label
+				}
+			}
+			labelProperties(pm, depth+1)
+		}
+	}
+	for _, k := range []string{"items", "additionalProperties"} {
+		if m, ok := node[k].(map[string]any); ok {
+			labelProperties(m, depth+1)
+		}
+	}
+	if list, ok := node["allOf"].([]any); ok {
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				labelProperties(m, depth+1)
+			}
+		}
+	}
+}
+
+// maxLabelDepth bounds labelProperties on absurdly nested schemas.
+const maxLabelDepth = 64
+
+// titleCase turns a property name (camelCase, snake_case, kebab-case) into
+// title-case words, with the initialisms ID and URL upper case.
+func titleCase(name string) string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, string(cur))
+			cur = nil
+		}
+	}
+	rs := []rune(name)
+	for i, r := range rs {
+		switch {
+		case r == '_' || r == '-' || r == ' ' || r == '.':
+			flush()
+			continue
+		case unicode.IsUpper(r) && i > 0 && (unicode.IsLower(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1])):
+			flush()
+		}
+		cur = append(cur, r)
+	}
+	flush()
+	for i, w := range words {
+		switch strings.ToLower(w) {
+		case "id", "url", "uri", "api":
+			words[i] = strings.ToUpper(w)
+		default:
+			r := []rune(w)
+			r[0] = unicode.ToUpper(r[0])
+			words[i] = string(r)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func dropUnknownFormats(node map[string]any) {

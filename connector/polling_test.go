@@ -14,7 +14,7 @@ import (
 )
 
 // Every trigger offered for polling has GET /trigger/{name} in the shape of
-// power-platform-triggers.md §2.1 and §2.4; the others have none.
+// https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app; the others have none.
 func TestPollingContract(t *testing.T) {
 	t.Parallel()
 	for _, tc := range exportCases(t) {
@@ -91,7 +91,7 @@ func TestPollingContract(t *testing.T) {
 
 // The platform calls the Location of a polling response through the
 // connector only when it resolves, against host and basePath, to the same
-// operation (power-platform-triggers.md §2.4).
+// operation (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 func TestPollingLocationResolves(t *testing.T) {
 	t.Parallel()
 	for _, public := range []string{"http://127.0.0.1:8080", "https://api.example.com/", "https://hooks.example.com:8443/store/api"} {

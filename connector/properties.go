@@ -1,17 +1,19 @@
 package connector
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // apiProperties is apiProperties.json (paconn-apiProperties.schema.json,
-// power-platform-triggers.md §3.4).
+// https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json).
 type apiProperties struct {
 	Properties propertiesBody `json:"properties"`
 }
@@ -42,18 +44,13 @@ type constraints struct {
 	Required string `json:"required"`
 }
 
-var brandColorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 func (g *generator) properties() (*apiProperties, error) {
-	color := g.opts.IconBrandColor
-	if color == "" {
-		color = DefaultIconBrandColor
-	}
-	if !brandColorRe.MatchString(color) {
-		return nil, fmt.Errorf("connector: icon brand colour %q must be written #rrggbb, like %s", color, DefaultIconBrandColor)
+	color := cmp.Or(g.opts.IconBrandColor, g.cat.Connector.IconBrandColor, DefaultIconBrandColor)
+	if problem := platform.BrandColorProblem(color); problem != "" {
+		return nil, fmt.Errorf("connector: icon brand colour %s", problem)
 	}
 	// "triggers" is listed because the Logic Apps designer's browse view
-	// looks for it (LogicAppsUX#6330, trigger-pain-points.md #14); "actions"
+	// looks for it (LogicAppsUX#6330); "actions"
 	// only when the application adds any, the unsubscribe operation being
 	// internal.
 	caps := []string{"triggers"}
@@ -82,7 +79,7 @@ func (g *generator) properties() (*apiProperties, error) {
 // File names are relative to the directory paconn runs in, so the files are
 // used with `cd DIR && paconn create --settings settings.json`. The
 // environment and connector ID are left out: paconn asks for the environment
-// and writes both back after create (power-platform-triggers.md §6), and
+// and writes both back after create (https://learn.microsoft.com/connectors/custom-connectors/paconn-cli), and
 // Files.WriteDir keeps them from then on.
 type paconnSettings struct {
 	ConnectorID         string `json:"connectorId,omitempty"`

@@ -9,9 +9,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // sharedDir is <repo root>/../shared, where CI and developers keep the
@@ -58,11 +59,9 @@ func loadSchemas(t *testing.T) msSchemas {
 }
 
 func compileSchemas(dir string) (msSchemas, error) {
-	c := jsonschema.NewCompiler()
 	// The schemas' patterns use lookaheads such as ^x-(?!ms-), which Go's
-	// regexp lacks; regexp2 in ECMAScript mode is what the schemas were
-	// written for.
-	c.UseRegexpEngine(ecmaCompile)
+	// regexp lacks: the platform's compiler reads them as ECMAScript.
+	c := platform.NewCompiler()
 	c.AssertFormat()
 	var out msSchemas
 	for _, s := range []struct {
@@ -134,23 +133,6 @@ func TestStripLineComments(t *testing.T) {
 	t.Parallel()
 	in := []byte("{\n  \"a\": \"http://x/\\\"//y\", // note\n  \"b\": 1 // end\n}\n")
 	require.JSONEq(t, `{"a": "http://x/\"//y", "b": 1}`, string(stripLineComments(in)))
-}
-
-type ecmaRegexp struct{ re *regexp2.Regexp }
-
-func (r ecmaRegexp) MatchString(s string) bool {
-	ok, err := r.re.MatchString(s)
-	return err == nil && ok
-}
-
-func (r ecmaRegexp) String() string { return r.re.String() }
-
-func ecmaCompile(expr string) (jsonschema.Regexp, error) {
-	re, err := regexp2.Compile(expr, regexp2.ECMAScript)
-	if err != nil {
-		return nil, err
-	}
-	return ecmaRegexp{re}, nil
 }
 
 // requireValid fails with every schema violation of doc listed.

@@ -29,7 +29,10 @@ const lintTestDefinition = `{
         "responses": {"200": {"description": "OK"}}
       }
     }
-  }
+  },
+  "x-ms-connector-metadata": [{"propertyName": "Website", "propertyValue": "https://example.com"},
+    {"propertyName": "Privacy policy", "propertyValue": "https://example.com/privacy"},
+    {"propertyName": "Categories", "propertyValue": "Data"}]
 }`
 
 func writeTemp(t *testing.T, name, content string) string {
@@ -45,7 +48,7 @@ func TestConnectorLintWarningsPass(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, cmd.run(&stdout, &stderr))
 	require.Equal(t,
-		`warning PathParameterMissingEncoding $.paths['/orders/{id}'].get.parameters[0] Encoding for path parameter 'id' is missing, which might lead to invalid requests. Use "x-ms-url-encoding": "single" to ensure the value is URL encoded.`+"\n",
+		cmd.File+`:12:24: warning PathParameterMissingEncoding $.paths['/orders/{id}'].get.parameters[0] Encoding for path parameter 'id' is missing, which might lead to invalid requests. Use "x-ms-url-encoding": "single" to ensure the value is URL encoded.`+"\n",
 		stdout.String())
 	require.Contains(t, stderr.String(), "0 errors, 1 warning, 0 infos")
 }
@@ -60,11 +63,11 @@ func TestConnectorLintErrorsExit1(t *testing.T) {
 	var ec exitCoder
 	require.True(t, errors.As(err, &ec), "%v", err)
 	require.Equal(t, 1, ec.ExitCode())
-	require.Contains(t, err.Error(), "2 errors, 1 warning, 0 infos")
+	require.Contains(t, err.Error(), "1 error, 1 warning, 1 info")
 
-	var got []map[string]string
+	var got []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var f map[string]string
+		var f map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &f), line)
 		got = append(got, f)
 	}
@@ -72,10 +75,17 @@ func TestConnectorLintErrorsExit1(t *testing.T) {
 	require.Equal(t, "SpecificationVersionIncorrect", got[0]["rule"])
 	require.Equal(t, "error", got[0]["severity"])
 	require.Equal(t, "$.swagger", got[0]["path"])
+	require.Equal(t, cmd.File, got[0]["file"])
+	require.InDelta(t, 2, got[0]["line"], 0)
+	require.InDelta(t, 14, got[0]["column"], 0)
 	require.Equal(t, "PathParameterMissingEncoding", got[1]["rule"])
 	require.Equal(t, "ApiPropertiesSchemaViolation", got[2]["rule"])
+	require.Equal(t, "info", got[2]["severity"])
 	require.Equal(t, "apiProperties", got[2]["document"])
 	require.Equal(t, "$.properties.iconBrandColor", got[2]["path"])
+	require.Equal(t, props, got[2]["file"])
+	require.InDelta(t, 1, got[2]["line"], 0)
+	require.InDelta(t, 35, got[2]["column"], 0)
 }
 
 // In text output, a finding about apiProperties.json names that file.
@@ -84,8 +94,8 @@ func TestConnectorLintTextNamesPropertiesFile(t *testing.T) {
 	props := writeTemp(t, "apiProperties.json", `{"properties": {"iconBrandColor": 5}}`)
 	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", lintTestDefinition), Properties: props, Format: "text"}
 	var stdout, stderr bytes.Buffer
-	require.Error(t, cmd.run(&stdout, &stderr))
-	require.Contains(t, stdout.String(), "error ApiPropertiesSchemaViolation "+props+":$.properties.iconBrandColor ")
+	require.NoError(t, cmd.run(&stdout, &stderr))
+	require.Contains(t, stdout.String(), props+":1:35: info ApiPropertiesSchemaViolation $.properties.iconBrandColor ")
 }
 
 func TestConnectorLintUnreadableInput(t *testing.T) {

@@ -42,6 +42,8 @@ func main() {
 // exitCoder lets a command choose its exit status (lint exits 1 on findings).
 type exitCoder interface{ ExitCode() int }
 
+// exitCode finds the status anywhere in err's chain: kong wraps and joins
+// what a command returns.
 func exitCode(err error) int {
 	// kong wraps what a command's Run returns, so look through the chain.
 	var ec exitCoder

@@ -62,6 +62,17 @@ func FuzzLint(f *testing.F) {
 			if f.Document == DocumentProperties && opts.Properties == nil {
 				t.Fatalf("finding about apiProperties.json, which was not given: %s", f)
 			}
+			if f.Line < 1 || f.Column < 1 {
+				t.Fatalf("finding without a position: %+v", f)
+			}
+		}
+		// Any readable definition diffs clean against itself.
+		diff, err := Diff(def, def)
+		if err != nil {
+			t.Fatalf("Diff of a lintable definition with itself: %v", err)
+		}
+		if len(diff.Findings) > 0 {
+			t.Fatalf("Diff of a definition with itself has findings: %v", diff.Findings)
 		}
 	})
 }

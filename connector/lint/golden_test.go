@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current findings")
 
 // connectorsDir holds the 8 real connector definitions of
-// power-platform-triggers.md §5. It lives beside the repository, not in it:
+// https://github.com/microsoft/PowerPlatformConnectors/tree/dev/certified-connectors It lives beside the repository, not in it:
 // <repo root>/../shared.
 const connectorsDir = "../../../shared/powerplatform/connectors"
 
@@ -55,7 +55,7 @@ func propertiesFor(t testing.TB, file string) []byte {
 func TestRealConnectors(t *testing.T) {
 	t.Parallel()
 	files := realConnectors(t)
-	require.Len(t, files, 8, "power-platform-triggers.md §5 describes 8 connectors")
+	require.Len(t, files, 8, "https://github.com/microsoft/PowerPlatformConnectors/tree/dev/certified-connectors describes 8 connectors")
 	for _, file := range files {
 		name := connectorName(file)
 		t.Run(name, func(t *testing.T) {

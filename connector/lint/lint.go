@@ -1,52 +1,63 @@
 // Package lint checks a Power Platform custom connector definition
 // (apiDefinition.swagger.json, and optionally its apiProperties.json) the way
 // Microsoft's validator does, offline, plus the trigger checks no validator
-// makes.
+// makes; [Diff] reports the changes between two versions that break flows.
 //
 // Microsoft's validator is a closed service behind an Azure AD login
-// (`paconn validate`, power-platform-triggers.md §4.1, §6), so connector
-// authors learn about mistakes late — often from a trigger that never shows in
-// the designer, or webhooks that are created and never deleted. Lint reports:
+// (paconn validate, https://learn.microsoft.com/connectors/custom-connectors/paconn-cli),
+// so connector authors learn about mistakes late — often from a trigger that
+// never shows in the designer, or webhooks that are created and never
+// deleted. Lint reports:
 //
 //   - the validator's own rules, under the names and messages of its published
-//     catalogue (certification-swagger-validator-rules.md, quoted in §4.1);
-//   - violations of Microsoft's JSON Schemas for both files (§4), which are
-//     embedded in this package;
+//     catalogue (https://learn.microsoft.com/connectors/custom-connectors/certification-swagger-validator-rules);
+//   - violations of Microsoft's JSON Schemas for both files
+//     (https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas),
+//     which are embedded in this package;
 //   - triggerd's trigger rules: a webhook trigger must have an internal DELETE
 //     operation that a Location URL can reach, x-ms-notification-content
 //     belongs on the path item, polling triggers declare their Location and
-//     Retry-After headers (§1.6, §1.7, §1.4, §2.1).
+//     Retry-After headers
+//     (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger,
+//     https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 //
-// [Rules] lists every rule with its severity and rationale.
+// [Rules] lists every rule with its severity and rationale; docs/design-lint.md
+// records how each was judged on 724 real connectors.
 //
 // Lint never panics and never fails on a readable document: everything wrong
-// with a definition is a [Finding]. Its error is only for input that is not a
-// JSON object.
+// with a definition is a [Finding]. Its error is only for a definition that is
+// not a JSON object.
 package lint
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Severity says how bad a finding is.
 type Severity string
 
 const (
-	// SeverityError marks something the platform rejects or that breaks the
-	// connector at run time: a trigger missing from the designer, webhooks
-	// that are never deleted, a definition the validator refuses.
+	// SeverityError means Microsoft's validator or paconn create refuses the
+	// file, or the platform cannot run the trigger at all. No rule of this
+	// severity fires on a certified connector of the public repository
+	// unless the file itself is broken (docs/design-lint.md).
 	SeverityError Severity = "error"
 
-	// SeverityWarning marks something that works in some cases or that
-	// certification reviewers reject, but that certified connectors ship
-	// with (the false-positive budgets of trigger-pain-points.md §2.3).
+	// SeverityWarning means the file is accepted but will misbehave:
+	// webhooks that are never deleted, a DELETE without credentials,
+	// outputs the designer never shows.
 	SeverityWarning Severity = "warning"
 
-	// SeverityInfo marks a harmless omission worth knowing about, such as
-	// an undeclared Location response header.
+	// SeverityInfo is advice: certification naming rules, members the
+	// schemas do not know but the service ignores, an undeclared Location
+	// header.
 	SeverityInfo Severity = "info"
 )
 
@@ -84,6 +95,12 @@ type Finding struct {
 	// it. Where the validator's catalogue has a message for the rule, it
 	// starts with that message verbatim.
 	Message string `json:"message"`
+
+	// Line and Column locate the value Path names in the file, counted
+	// from 1 (Column in characters), as an editor shows them. For a member
+	// that is missing they locate the object that should hold it.
+	Line   int `json:"line"`
+	Column int `json:"column"`
 }
 
 // String formats a finding as one line: severity, rule, path, message.
@@ -126,16 +143,22 @@ func (r Result) HasErrors() bool { return r.Count(SeverityError) > 0 }
 // apiDefinition.swagger.json. The error is non-nil only when definition (or
 // opts.Properties, if set) is not a JSON object; every other problem is a
 // finding in the result.
+//
+// Both files may start with a UTF-8 byte-order mark: paconn reads them as
+// utf-8-sig, and certified connectors ship one. An apiProperties.json that
+// is not a JSON object is one ApiPropertiesNotValidJson finding; the
+// definition's findings are still reported.
 func Lint(definition []byte, opts Options) (Result, error) {
+	definition = bytes.TrimPrefix(definition, utf8BOM)
 	root, err := parseObject(definition, docDefinition)
 	if err != nil {
 		return Result{}, fmt.Errorf("lint: read definition: %w", err)
 	}
 	var props *node
+	var propsErr error
+	propsData := bytes.TrimPrefix(opts.Properties, utf8BOM)
 	if opts.Properties != nil {
-		if props, err = parseObject(opts.Properties, docProperties); err != nil {
-			return Result{}, fmt.Errorf("lint: read apiProperties: %w", err)
-		}
+		props, propsErr = parseObject(propsData, docProperties)
 	}
 	schemas, err := compiledSchemas()
 	if err != nil {
@@ -144,12 +167,34 @@ func Lint(definition []byte, opts Options) (Result, error) {
 	l := newLinter(root, props)
 	l.run()
 	l.schemaFindings(schemas)
-	return Result{Findings: l.result()}, nil
+	if propsErr != nil {
+		l.found = append(l.found, located{Finding: Finding{
+			Severity: ruleIndex[ruleAPIPropertiesNotValidJSON].Severity, Rule: ruleAPIPropertiesNotValidJSON,
+			Document: DocumentProperties, Path: "$", Message: "apiProperties.json cannot be read: " + propsErr.Error() + ". paconn refuses the connector until it is a JSON object.",
+		}, offset: syntaxOffset(propsErr)})
+	}
+	return Result{Findings: l.result(map[docID][]byte{docDefinition: definition, docProperties: propsData})}, nil
+}
+
+// utf8BOM is the byte-order mark some editors write at the start of a file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// syntaxOffset is where a JSON syntax error is, or 0.
+func syntaxOffset(err error) int {
+	var se *json.SyntaxError
+	if errors.As(err, &se) && se.Offset > 0 {
+		return int(se.Offset) - 1
+	}
+	return 0
 }
 
 func parseObject(data []byte, doc docID) (*node, error) {
 	root, err := parseTree(data, doc)
 	if err != nil {
+		if off := syntaxOffset(err); off > 0 {
+			line, col := position(data, lineStarts(data), off)
+			return nil, fmt.Errorf("not valid JSON at line %d, column %d: %w", line, col, err)
+		}
 		return nil, fmt.Errorf("not valid JSON: %w", err)
 	}
 	if root.kind != kindObject {
@@ -161,7 +206,8 @@ func parseObject(data []byte, doc docID) (*node, error) {
 // located is a finding plus where it sorts.
 type located struct {
 	Finding
-	order int // pre-order position of the node the path names (or its parent)
+	order  int // pre-order position of the node the path names (or its parent)
+	offset int // byte offset of that node in its file
 }
 
 // report records a finding for the rule at n (a node of the document the
@@ -193,6 +239,7 @@ func (l *linter) reportAt(rule string, n *node, path, format string, args ...any
 	l.found = append(l.found, located{
 		Finding: Finding{Severity: info.Severity, Rule: rule, Document: doc, Path: path, Message: msg},
 		order:   n.seq,
+		offset:  n.off,
 	})
 }
 
@@ -200,7 +247,7 @@ func (l *linter) reportAt(rule string, n *node, path, format string, args ...any
 // a named rule already reports, at least as severely, at the same path: a
 // path parameter that is not required violates the schema too, but
 // PathParameterMustBeRequired says it better.
-func (l *linter) result() []Finding {
+func (l *linter) result(files map[docID][]byte) []Finding {
 	named := make(map[string]int) // document and path → highest severity rank
 	key := func(f located) string { return string(f.Document) + "\x00" + f.Path }
 	for _, f := range l.found {
@@ -225,11 +272,42 @@ func (l *linter) result() []Finding {
 		)
 	})
 	out = slices.CompactFunc(out, func(a, b located) bool { return a.Finding == b.Finding })
+	starts := make(map[Document][]int)
 	findings := make([]Finding, len(out))
 	for i, f := range out {
+		id := docDefinition
+		if f.Document == DocumentProperties {
+			id = docProperties
+		}
+		data := files[id]
+		if _, ok := starts[f.Document]; !ok {
+			starts[f.Document] = lineStarts(data)
+		}
+		f.Line, f.Column = position(data, starts[f.Document], f.offset)
 		findings[i] = f.Finding
 	}
 	return findings
+}
+
+// lineStarts returns the offset of the first byte of every line.
+func lineStarts(data []byte) []int {
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// position turns a byte offset into a 1-based line and character column.
+func position(data []byte, starts []int, off int) (line, col int) {
+	off = min(max(off, 0), len(data))
+	i, found := slices.BinarySearch(starts, off)
+	if !found {
+		i--
+	}
+	return i + 1, utf8.RuneCount(data[starts[i]:off]) + 1
 }
 
 // severityRank orders severities; 0 is below all of them.

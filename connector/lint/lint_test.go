@@ -29,9 +29,20 @@ func TestLintRejectsUnreadableInput(t *testing.T) {
 			require.Error(t, err)
 			require.True(t, strings.HasPrefix(err.Error(), "lint: read definition: "), err.Error())
 
-			_, err = Lint([]byte(`{"swagger": "2.0"}`), Options{Properties: []byte(input)})
-			require.Error(t, err)
-			require.True(t, strings.HasPrefix(err.Error(), "lint: read apiProperties: "), err.Error())
+			// An unreadable apiProperties.json is one finding; the
+			// definition is still linted.
+			res, err := Lint([]byte(`{"swagger": "2.0"}`), Options{Properties: []byte(input)})
+			require.NoError(t, err)
+			var props []Finding
+			for _, f := range res.Findings {
+				if f.Document == DocumentProperties {
+					props = append(props, f)
+				}
+			}
+			require.Len(t, props, 1)
+			require.Equal(t, ruleAPIPropertiesNotValidJSON, props[0].Rule)
+			require.Equal(t, SeverityError, props[0].Severity)
+			require.Contains(t, res.Findings[0].Rule, "SchemaViolation", "the definition's findings are kept")
 		})
 	}
 }
@@ -51,19 +62,54 @@ func TestLintReportsEverythingElseAsFindings(t *testing.T) {
 		"apiDefinition SchemaViolation $.info",
 		"apiDefinition SchemaViolation $.paths",
 		"apiDefinition SpecificationVersionIncorrect $.swagger",
+		"apiDefinition ConnectorMetadataPropertiesMissing $['x-ms-connector-metadata']",
 		"apiProperties ApiPropertiesSchemaViolation $.properties",
 	}, rules)
-	require.Equal(t, 4, res.Count(SeverityError))
-	require.Equal(t, 0, res.Count(SeverityWarning))
+	// Only the version is an error: Microsoft's schemas are editor aids,
+	// whose violations the validator accepts on certified connectors.
+	require.Equal(t, 1, res.Count(SeverityError))
+	require.Equal(t, 2, res.Count(SeverityWarning))
 }
 
 func TestFindingJSONAndString(t *testing.T) {
 	t.Parallel()
-	f := Finding{Severity: SeverityWarning, Rule: "R", Document: DocumentDefinition, Path: "$.paths['/a b']", Message: "m <&>"}
+	f := Finding{Severity: SeverityWarning, Rule: "R", Document: DocumentDefinition, Path: "$.paths['/a b']", Message: "m <&>", Line: 3, Column: 7}
 	require.Equal(t, "warning R $.paths['/a b'] m <&>", f.String())
 	data, err := json.Marshal(f)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"severity":"warning","rule":"R","document":"apiDefinition","path":"$.paths['/a b']","message":"m <&>"}`, string(data))
+	require.JSONEq(t, `{"severity":"warning","rule":"R","document":"apiDefinition","path":"$.paths['/a b']","message":"m <&>","line":3,"column":7}`, string(data))
+}
+
+// Findings carry the line and column of their value, in characters, also
+// after a byte-order mark and multi-byte text; a missing member is located
+// at the object that should hold it.
+func TestFindingPosition(t *testing.T) {
+	t.Parallel()
+	def := "\xEF\xBB\xBF{\n  \"info\": {\"title\": \"é\", \"version\": \"1\"},\n  \"paths\": {},\n  \"swagger\": \"3.0\"\n}"
+	res, err := Lint([]byte(def), Options{})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Findings)
+	found := false
+	for _, f := range res.Findings {
+		if f.Rule == ruleSpecificationVersionIncorrect {
+			found = true
+			require.Equal(t, 4, f.Line, "%s", f)
+			require.Equal(t, 14, f.Column, "%s", f)
+		}
+	}
+	require.True(t, found)
+
+	res, err = Lint([]byte("{\"info\": {\"title\": \"é\"}, \"paths\": {}, \"swagger\": \"2.0\"}"), Options{})
+	require.NoError(t, err)
+	var version *Finding
+	for i, f := range res.Findings {
+		if f.Path == "$.info.version" {
+			version = &res.Findings[i]
+		}
+	}
+	require.NotNil(t, version, "%v", res.Findings)
+	require.Equal(t, 1, version.Line)
+	require.Equal(t, 10, version.Column)
 }
 
 func TestRulesCatalogue(t *testing.T) {
@@ -225,4 +271,29 @@ func TestFindingsOrder(t *testing.T) {
 	for range 5 {
 		require.Equal(t, first, lintDocs(t, def, loadDoc(t, templatePropsFile)))
 	}
+}
+
+// A failed oneOf of apiProperties.json reports the branch whose
+// discriminator matches: an aad connection with a custom parameter the aad
+// branch does not allow (certified Emigo's enableOnbehalfOfLogin) says so,
+// not that identityProvider "must be 'aadcertificate'" (13 certified
+// connectors got that message).
+func TestOneOfNamesTheMatchingBranch(t *testing.T) {
+	t.Parallel()
+	def, err := os.ReadFile(templateFile)
+	require.NoError(t, err)
+	props := []byte(`{"properties": {"iconBrandColor": "#007ee5", "capabilities": ["triggers"], "connectionParameters": {
+		"token": {"type": "oauthSetting", "oAuthSettings": {"identityProvider": "aad", "clientId": "x", "scopes": [],
+			"redirectMode": "Global", "redirectUrl": "https://global.consent.azure-apim.net/redirect",
+			"properties": {"IsFirstParty": "False"}, "customParameters": {"resourceUri": {"value": "https://graph.microsoft.com"}, "enableOnbehalfOfLogin": {"value": "false"}}}}}}}`)
+	res, err := Lint(def, Options{Properties: props})
+	require.NoError(t, err)
+	var got []string
+	for _, f := range res.Findings {
+		if f.Document == DocumentProperties {
+			got = append(got, f.Rule+" "+f.Path)
+			require.NotContains(t, f.Path, "identityProvider", "%s", f)
+		}
+	}
+	require.Equal(t, []string{"ApiPropertiesSchemaPropertyNotAllowed $.properties.connectionParameters.token.oAuthSettings.customParameters.enableOnbehalfOfLogin"}, got)
 }

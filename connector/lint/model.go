@@ -14,6 +14,9 @@ type linter struct {
 
 	ops   []*operation
 	found []located
+
+	mimeSeen  map[string]bool           // MIME types MimeTypeNotSupported reported
+	callbacks map[*operation][]callback // notification-URL properties, once found (Diff)
 }
 
 // operation is one operation of the definition with what the rules need

@@ -1,8 +1,9 @@
 package lint
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // run applies every rule except the schema validation.
@@ -13,15 +14,8 @@ func (l *linter) run() {
 	l.operationRules()
 	l.triggerRules()
 	l.propertiesRules()
+	l.validatorRules()
 }
-
-// hostPattern is the definition schema's pattern for "host"
-// (power-platform-triggers.md §3.3): a host and optional port, nothing else.
-var hostPattern = regexp.MustCompile(`^[^{}/ :\\]+(?::\d+)?$`)
-
-// maxOperations is the platform's limit on operations per definition
-// (power-platform-triggers.md §3.5).
-const maxOperations = 256
 
 func (l *linter) documentRules() {
 	root := l.root
@@ -29,7 +23,10 @@ func (l *linter) documentRules() {
 		l.reportMissing(ruleSpecificationVersionIncorrect, root, "swagger",
 			`The 'swagger' property must have the string value "2.0".`)
 	}
-	if v := root.get("host"); v != nil && (!v.isString() || !hostPattern.MatchString(v.str)) {
+	// A dynamichosturl policy replaces the host at run time, so a
+	// placeholder there is what certified connectors (JotForm Enterprise)
+	// ship.
+	if v := root.get("host"); v != nil && (!v.isString() || !platform.ValidHost(v.str)) && !l.hasPolicy("dynamichosturl") {
 		l.report(ruleHostNameNotValid, v,
 			"The 'host' property, if present, must be a valid URI host without a scheme or path.")
 	}
@@ -52,16 +49,16 @@ func (l *linter) documentRules() {
 			}
 		}
 	}
-	if len(l.ops) > maxOperations {
+	if len(l.ops) > platform.MaxOperations {
 		l.report(ruleTotalOperationsCountExceedsMaxAllowed, root.get("paths"),
 			"The total number of operations in the swagger exceeds the maximum allowed value of '%d'. (It has %d.)",
-			maxOperations, len(l.ops))
+			platform.MaxOperations, len(l.ops))
 	}
 }
 
 // securityRules checks that security requirements name declared schemes:
 // an undeclared one means requests, including the platform's webhook DELETE,
-// carry no credentials (trigger-pain-points.md §6 #4).
+// carry no credentials.
 func (l *linter) securityRules() {
 	defs := l.root.get("securityDefinitions")
 	check := func(security *node) {

@@ -4,18 +4,9 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
-
-// summaryMaxLen is the validator's limit for OperationSummaryTooLong: its
-// catalogue says "fewer than 120 characters" (power-platform-triggers.md
-// §3.2). Certification reviewers ask for 80 or fewer; catalog.SummaryMaxLen
-// enforces that for triggerd's own triggers.
-const summaryMaxLen = 120
-
-// restrictedSummaryChars are the characters RestrictedCharactersInSummary
-// rejects, as the validator prints them (PowerPlatformConnectors PR #1095,
-// power-platform-triggers.md §3.2).
-const restrictedSummaryChars = `/\<>*%&?`
 
 func (l *linter) operationRules() {
 	firstByID := make(map[string]*operation)
@@ -35,33 +26,20 @@ func (l *linter) operationIDRules(o *operation, firstByID map[string]*operation)
 		return
 	}
 	idNode := o.op.get("operationId")
-	if first, dup := firstByID[id]; dup {
+	// The platform's operation names are case-insensitive (they become API
+	// Management operations), so OrderCreated and orderCreated collide.
+	if first, dup := firstByID[strings.ToLower(id)]; dup {
 		l.report(ruleOperationIDNotUnique, idNode,
-			"The operationId '%s' is used multiple times. Operation identifiers must be unique. (It is also the operationId of %s %s.)",
-			id, strings.ToUpper(first.method), first.template)
+			"The operationId '%s' is used multiple times. Operation identifiers must be unique. (%s %s has the operationId '%s'; letter case does not tell them apart.)",
+			id, strings.ToUpper(first.method), first.template, first.id())
 	} else {
-		firstByID[id] = o
+		firstByID[strings.ToLower(id)] = o
 	}
-	if s := sanitizeOperationID(id); s != id {
+	if s := platform.SanitizeOperationID(id); s != id {
 		l.report(ruleOperationIDSanitized, idNode,
 			"The 'operationId' property value is different from its sanitized value '%s'. Please avoid the useage of non-alphanumeric characters to have matching values.",
 			s)
 	}
-}
-
-// sanitizeOperationID keeps the ASCII letters, digits and underscores of an
-// operationId. The catalogue says "non-alphanumeric", but underscores must
-// survive the validator's sanitizing: certified Actsoft, whose pull requests
-// pass the validator in CI, has an underscore in all 66 of its operationIds
-// (ClientController_Get). Hyphens, dots and spaces are reported.
-func sanitizeOperationID(id string) string {
-	var b strings.Builder
-	for _, r := range id {
-		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 func (l *linter) summaryRules(o *operation) {
@@ -69,14 +47,14 @@ func (l *linter) summaryRules(o *operation) {
 	if !summary.isString() {
 		return
 	}
-	if n := utf8.RuneCountInString(summary.str); n >= summaryMaxLen {
+	if n := utf8.RuneCountInString(summary.str); n > platform.SummaryMaxLen {
 		l.report(ruleOperationSummaryTooLong, summary,
-			"The operation 'summary' should be fewer than %d characters for improved readablity. (It has %d.)",
-			summaryMaxLen, n)
+			"The operation 'summary' should be fewer than %d characters for improved readablity. (It has %d; certification accepts at most %d.)",
+			platform.SummaryMaxLen+1, n, platform.SummaryMaxLen)
 	}
-	if strings.ContainsAny(summary.str, restrictedSummaryChars) {
+	if platform.HasRestrictedSummaryChar(summary.str) {
 		l.report(ruleRestrictedCharactersInSummary, summary,
-			"Summary string contains any of the restricted characters [%s]", restrictedSummaryChars)
+			"Summary string contains any of the restricted characters [%s]", platform.RestrictedSummaryChars)
 	}
 }
 
@@ -173,7 +151,7 @@ func (l *linter) parameterRules(o *operation) {
 
 // bodyPropertyRules checks the properties of a body parameter's schema:
 // internal ones with a default must be required, or the designer leaves
-// them out (power-platform-triggers.md §1.3: this is how a webhook
+// them out (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger: this is how a webhook
 // registration carries a fixed event type).
 func (l *linter) bodyPropertyRules(p param) {
 	l.walkSchema(p.n.get("schema"), func(_ *node, chain []schemaStep) {

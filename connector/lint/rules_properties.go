@@ -8,7 +8,7 @@ import (
 
 // policyOperationNames is the policy parameter listing the operationIds a
 // policy applies to; empty or absent means every operation
-// (power-platform-triggers.md §3.4).
+// (https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json).
 const policyOperationNames = "x-ms-apimTemplate-operationName"
 
 // propertiesRules cross-checks apiProperties.json with the definition.
@@ -36,12 +36,12 @@ func (l *linter) propertiesRules() {
 	}
 	if hasTrigger && props.isObject() && !slices.Contains(props.get("capabilities").strings(), "triggers") {
 		l.reportMissing(ruleCapabilitiesMissingTrigger, props, "capabilities",
-			`The definition has triggers but "capabilities" does not list "triggers"; the Logic Apps designer may then not show them by default (trigger-pain-points.md #14). Power Automate does not need it.`)
+			`The definition has triggers but "capabilities" does not list "triggers"; the Logic Apps designer may then not show them by default. Power Automate does not need it.`)
 	}
 }
 
 // pollingPolicyCovers reports whether apiProperties.json has a pollingtrigger
-// policy that applies to o (the platform then keeps the polling state, §2.2).
+// policy that applies to o (the platform then keeps the polling state, https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
 func (l *linter) pollingPolicyCovers(o *operation) bool {
 	for _, inst := range l.props.get("properties").get("policyTemplateInstances").elems() {
 		if !strings.EqualFold(inst.get("templateId").text(), "pollingtrigger") {
@@ -97,4 +97,14 @@ func (l *linter) schemaDocument(sch schemaValidator, root *node, ruleViolation, 
 // String makes schemaViolation readable in test failures.
 func (v schemaViolation) String() string {
 	return fmt.Sprintf("/%s: %s", strings.Join(v.instance, "/"), v.message)
+}
+
+// hasPolicy reports whether apiProperties.json has a policy of the template.
+func (l *linter) hasPolicy(templateID string) bool {
+	for _, inst := range l.props.get("properties").get("policyTemplateInstances").elems() {
+		if strings.EqualFold(inst.get("templateId").text(), templateID) {
+			return true
+		}
+	}
+	return false
 }

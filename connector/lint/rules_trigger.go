@@ -1,13 +1,16 @@
 package lint
 
 import (
+	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
 
 // callback is a body property flagged x-ms-notification-url: true, where
 // the platform puts the callback URL when it registers a webhook
-// (power-platform-triggers.md §1.3).
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 type callback struct {
 	body  param        // the operation's body parameter
 	prop  *node        // the flagged schema (resolved)
@@ -33,15 +36,15 @@ func (l *linter) triggerRules() {
 		}
 		if nc := o.op.get("x-ms-notification-content"); nc != nil {
 			l.report(ruleNotificationContentInsideOperation, nc,
-				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (power-platform-triggers.md §1.4).",
+				"x-ms-notification-content is inside operation '%s', where the designer does not read it. Move it up to the path item %s, beside %q (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).",
 				o.label(), o.item.path(), o.method)
 		}
-		if len(cbs) > 0 && !o.isTrigger() {
+		if len(cbs) > 0 && !o.isTrigger() && looksLikeTrigger(o) {
 			l.reportMissing(ruleWebhookOperationMissingTriggerExtension, o.op, "x-ms-trigger",
 				`The operation '%s' has a notification URL property but no 'x-ms-trigger' extension, so the designer shows it as an action instead of a trigger. Add "x-ms-trigger": "single".`,
 				o.label())
 		}
-		if len(cbs) > 0 && o.notificationContent() == nil {
+		if len(cbs) > 0 && o.isTrigger() && o.notificationContent() == nil {
 			l.reportMissing(ruleOperationMustHaveNotificationContentExtension, o.item, "x-ms-notification-content",
 				"The operation '%s' is missing notification content extension as it has '%d' properties marked as notification URL.",
 				o.label(), len(cbs))
@@ -62,7 +65,7 @@ func (l *linter) triggerRules() {
 
 // isWebhookTrigger reports whether o is a webhook trigger: an x-ms-trigger
 // operation with a notification-URL property, or one that registers (POST,
-// PUT, PATCH) on a path carrying x-ms-notification-content (§1.2).
+// PUT, PATCH) on a path carrying x-ms-notification-content (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 func (l *linter) isWebhookTrigger(o *operation, cbs []callback) bool {
 	if !o.isTrigger() {
 		return false
@@ -78,7 +81,7 @@ func (l *linter) isWebhookTrigger(o *operation, cbs []callback) bool {
 }
 
 // isPollingTrigger reports whether o is a polling trigger: an x-ms-trigger
-// GET, or any trigger with x-ms-trigger-metadata mode "polling" (§2).
+// GET, or any trigger with x-ms-trigger-metadata mode "polling" (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).
 func (l *linter) isPollingTrigger(o *operation) bool {
 	if !o.isTrigger() {
 		return false
@@ -110,9 +113,11 @@ func (l *linter) findCallbacks() (map[*operation][]callback, map[*node]bool) {
 // parameter itself, on an operation, in a response or notification schema.
 // A definition no operation uses is not a position at all and is skipped.
 func (l *linter) notificationURLPositionRules(inBody map[*node]bool) {
-	used := make(map[*node]bool)
+	// Schemas of outputs (responses, notification content) describe what
+	// the API sends; a flag there is meaningless but harmless.
+	used, output := make(map[*node]bool), make(map[*node]bool)
 	mark := func(s *node) {
-		l.walkSchema(s, func(n *node, _ []schemaStep) { used[n] = true })
+		l.walkSchema(s, func(n *node, _ []schemaStep) { used[n], output[n] = true, true })
 	}
 	for _, o := range l.ops {
 		if nc := o.notificationContent(); nc != nil {
@@ -131,7 +136,7 @@ func (l *linter) notificationURLPositionRules(inBody map[*node]bool) {
 		}
 		switch n.kind {
 		case kindObject:
-			if flag := n.get("x-ms-notification-url"); flag.isTrue() && !inBody[n] {
+			if flag := n.get("x-ms-notification-url"); flag.isTrue() && !inBody[n] && !output[n] {
 				if !isUnder(n, definitions) || used[n] {
 					l.report(ruleNotificationURLNotAllowedInThisPosition, flag,
 						"The notification URL property is not allowed in this position. It is allowed only in input body.")
@@ -175,10 +180,12 @@ func isUnder(n, ancestor *node) bool {
 }
 
 // callbackRules checks one notification-URL property: a string, internal
-// (itself or a parent), required at every level (power-platform-triggers.md
-// §1.3, validator "Webhooks" rules).
+// (itself or a parent), required at every level
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger, validator "Webhooks" rules).
 func (l *linter) callbackRules(o *operation, cb callback) {
-	if cb.prop.get("type").text() != "string" {
+	// A missing type is any type, and the platform puts a string there;
+	// only another declared type is wrong (certified Eigen has none).
+	if typ := cb.prop.get("type"); typ != nil && typ.text() != "string" {
 		l.reportMissing(ruleNotificationURLNotString, cb.prop, "type",
 			"The notification URL property must be of type string.")
 	}
@@ -226,6 +233,11 @@ func (l *linter) webhookOutputRules(o *operation) {
 				o.label())
 		}
 	}
+	if !slices.Contains(codes, "201") {
+		l.reportMissing(ruleWebhookRegistrationMissingCreatedResponse, o.op, "responses",
+			"The registration of webhook trigger '%s' does not declare a 201 response. The platform expects 201 Created with a Location header naming the new subscription; declare it so the contract is visible (%s).",
+			o.label(), "https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger")
+	}
 	var firstSuccess *node
 	for i, code := range codes {
 		if !isSuccessCode(code) {
@@ -240,7 +252,7 @@ func (l *linter) webhookOutputRules(o *operation) {
 	}
 	if firstSuccess != nil {
 		l.reportMissing(ruleWebhookRegistrationMissingLocationHeader, firstSuccess, "headers",
-			"The registration response of webhook trigger '%s' does not declare the Location header that the platform later sends DELETE to (power-platform-triggers.md §1.7). The platform reads the real header, so this only matters if the API does not send one; declare it to document the contract.",
+			"The registration response of webhook trigger '%s' does not declare the Location header that the platform later sends DELETE to (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger). The platform reads the real header, so this only matters if the API does not send one; declare it to document the contract.",
 			o.label())
 	}
 }
@@ -248,103 +260,216 @@ func (l *linter) webhookOutputRules(o *operation) {
 // webhookDeleteRules checks that the platform can unsubscribe a webhook
 // trigger: it sends DELETE to the Location URL of the registration response,
 // through the connector only if that URL matches a DELETE operation
-// (power-platform-triggers.md §1.6, §1.7). The Location value is up to the
-// API, so what can be checked statically is that some DELETE operation could
-// match a URL naming one subscription: its path has a variable the
-// registration path lacks (/webhooks/{id}), or it takes a required query
-// parameter (/webhooks?id=). A DELETE whose identifying input is a header or
-// a body, or that has none, cannot be reached from a URL.
+// (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
+// The Location value is up to the API, so the check pairs the trigger with
+// the DELETE operation most likely to be its unsubscribe: the one the
+// documented Location header names, else one whose path is the
+// registration's or below it, or beside it and named for webhooks. It is
+// per trigger: each trigger's own DELETE must be reachable and internal.
 func (l *linter) webhookDeleteRules(t *operation, deletes []*operation) {
-	if len(deletes) == 0 {
-		l.report(ruleWebhookTriggerMissingDeleteOperation, t.op,
-			"The webhook trigger '%s' has no DELETE operation, so the platform cannot unsubscribe: webhooks will be created and never deleted. Add an internal DELETE operation whose path matches the Location header the registration returns, like /webhooks/{id} (power-platform-triggers.md §1.6).",
-			t.label())
-		return
+	location, locationHost := l.documentedLocationURL(t)
+	if host := l.root.get("host").text(); locationHost != "" && host != "" && !strings.EqualFold(locationHost, host) &&
+		!strings.ContainsAny(locationHost+host, "{}") && !l.hasPolicy("dynamichosturl") {
+		l.report(ruleDeleteOperationDoesNotMatchLocation, t.op,
+			"The registration of webhook trigger '%s' documents a Location on host %s, but the connector's host is %s: the platform routes a DELETE through the connector, with the connection's credentials, only when the Location URL is on the connector's host and path.",
+			t.label(), locationHost, host)
 	}
-	triggerVars := t.pathVariables()
 	var candidates []*operation
 	for _, d := range deletes {
-		if identifiesSubscription(d, triggerVars) {
+		if unsubscribeScore(t, d, location) >= minUnsubscribeScore {
 			candidates = append(candidates, d)
 		}
 	}
+	best := l.pairedDelete(t)
 	if len(candidates) == 0 {
-		names := make([]string, len(deletes))
-		for i, d := range deletes {
+		others := ""
+		if len(deletes) > 0 {
+			names := make([]string, len(deletes))
+			for i, d := range deletes {
+				names[i] = d.label()
+			}
+			others = fmt.Sprintf(" (The DELETE operations %s are not on the registration's path, below it, or named for webhooks.)", strings.Join(names, ", "))
+		}
+		l.report(ruleWebhookTriggerMissingDeleteOperation, t.op,
+			"The webhook trigger '%s' has no DELETE operation that unsubscribes it, so the platform cannot: webhooks will be created and never deleted. Add an internal DELETE operation whose path matches the Location header the registration returns, like /webhooks/{id}.%s",
+			t.label(), others)
+		return
+	}
+	if best == nil {
+		names := make([]string, len(candidates))
+		for i, d := range candidates {
 			names[i] = d.label()
 		}
 		l.report(ruleDeleteOperationDoesNotMatchLocation, t.op,
-			"No DELETE operation (%s) can match a Location URL that names one subscription of webhook trigger '%s': a DELETE needs a path variable the registration path does not have (like /webhooks/{id}) or a required query parameter (like ?id=). The platform sends DELETE to the Location URL; if no operation matches it, the webhook is never deleted (power-platform-triggers.md §1.7).",
-			strings.Join(names, ", "), t.label())
+			"No DELETE operation of webhook trigger '%s' (%s) can match a Location URL that names one subscription: a DELETE needs a path variable the registration path does not have (/webhooks/{id}) or a query parameter (?id=), and no required header or body, which a URL cannot carry. The platform sends DELETE to the Location URL and nothing else; without a match the webhook is never deleted, and a DELETE of the whole collection would delete other flows' subscriptions.",
+			t.label(), strings.Join(names, ", "))
 		return
 	}
+	if !best.internal() {
+		l.reportMissing(ruleDeleteOperationNotInternal, best.op, "x-ms-visibility",
+			`The DELETE operation '%s', which unsubscribes webhook trigger '%s', is not internal, so makers see it as an action. Add "x-ms-visibility": "internal".`,
+			best.label(), t.label())
+	}
+}
+
+// pairedDelete is the DELETE operation webhookDeleteRules pairs with
+// trigger t, or nil.
+func (l *linter) pairedDelete(t *operation) *operation {
+	location := l.documentedLocation(t)
 	var best *operation
-	bestScore := -1
-	for _, d := range candidates {
-		if d.internal() {
-			return
+	bestScore := 0
+	for _, d := range l.ops {
+		if d.method != "delete" {
+			continue
 		}
-		if s := pathAffinity(t.template, d.template); s > bestScore {
+		if s := unsubscribeScore(t, d, location); s >= minUnsubscribeScore && reachableFromURL(d) && namesOne(t, d) && s > bestScore {
 			best, bestScore = d, s
 		}
 	}
-	l.reportMissing(ruleDeleteOperationNotInternal, best.op, "x-ms-visibility",
-		`The DELETE operation '%s', which webhook triggers use to unsubscribe, is not internal, so makers see it as an action. Add "x-ms-visibility": "internal" (power-platform-triggers.md §1.6).`,
-		best.label())
+	return best
 }
 
-// identifiesSubscription reports whether DELETE operation d can be reached
-// by a URL that names one subscription (see webhookDeleteRules).
-func identifiesSubscription(d *operation, triggerVars []string) bool {
+// minUnsubscribeScore is the least unsubscribeScore of a DELETE that may be
+// a trigger's unsubscribe operation: a sibling path alone is not enough
+// (Airmeet's "Remove attendee" beside its webhooks), a sibling named for
+// webhooks is.
+const minUnsubscribeScore = 4
+
+// unsubscribeScore rates how likely DELETE d unsubscribes trigger t:
+// matching the documented Location wins; then the registration's own path
+// (DELETE /webhooks?id=), a path below it (/webhooks/{id}), and words like
+// "webhook" or "subscription" in d's path, operationId or summary.
+func unsubscribeScore(t, d *operation, location string) int {
+	score := 0
+	if location != "" && templatesMatch(location, d.template) {
+		score += 10
+	}
+	tp := strings.TrimSuffix(t.template, "/")
+	switch {
+	case strings.EqualFold(d.template, t.template):
+		score += 6
+	case strings.HasPrefix(strings.ToLower(d.template), strings.ToLower(tp)+"/"):
+		score += 5
+	case strings.EqualFold(parentPath(d.template), parentPath(t.template)):
+		score++
+	}
+	if hookWords.MatchString(d.template + " " + d.id() + " " + d.op.get("summary").text()) {
+		score += 4
+	}
+	return score
+}
+
+// hookWords are what unsubscribe operations are named for.
+var hookWords = regexp.MustCompile(`(?i)hook|subscri|notif|callback|listener|trigger`)
+
+// reachableFromURL reports whether a Location URL can carry everything d
+// needs: path variables and query parameters can, and a header with a
+// default the connector fills in (Telstra's api-version); a required
+// header, body or form parameter without one cannot (WorkPoint's
+// WorkPoint365Url).
+func reachableFromURL(d *operation) bool {
+	for _, p := range d.params {
+		switch p.in {
+		case "path", "query":
+		default:
+			if p.n.get("required").isTrue() && !(p.in == "header" && p.n.has("default")) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// namesOne reports whether DELETE d can name one subscription of trigger
+// t in its URL: a path variable the registration's path does not have, or
+// a query parameter, required or not (Aletheia's and Desk365's ?id= are
+// optional and work).
+func namesOne(t, d *operation) bool {
+	triggerVars := t.pathVariables()
 	for _, v := range d.pathVariables() {
 		if !slices.Contains(triggerVars, v) {
 			return true
 		}
 	}
 	for _, p := range d.params {
-		if p.in == "query" && p.n.get("required").isTrue() {
+		if p.in == "query" {
 			return true
 		}
 	}
 	return false
 }
 
-// pathAffinity ranks how likely DELETE path d pairs with registration path
-// t: below it (/hooks → /hooks/{id}), beside it (/hooks/order → /hooks/{id}),
-// sharing the first segment, or not related.
-func pathAffinity(t, d string) int {
-	switch {
-	case strings.HasPrefix(d, strings.TrimSuffix(t, "/")+"/"):
-		return 3
-	case parentPath(d) == parentPath(t):
-		return 2
-	case firstSegment(d) == firstSegment(t):
-		return 1
-	}
-	return 0
-}
-
-func parentPath(p string) string {
-	p = strings.TrimSuffix(p, "/")
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i]
-	}
-	return ""
-}
-
-func firstSegment(p string) string {
-	p = strings.TrimPrefix(p, "/")
-	if i := strings.IndexByte(p, '/'); i >= 0 {
-		return p[:i]
-	}
+// documentedLocation returns the path template a registration documents
+// for its Location header (in its description, x-ms-summary, default or
+// example), without scheme, host and basePath, or "".
+func (l *linter) documentedLocation(t *operation) string {
+	p, _ := l.documentedLocationURL(t)
 	return p
 }
 
-// pollingRules checks a polling trigger whose API keeps the state (§2.1):
+// documentedLocationURL is documentedLocation and the host the documented
+// URL names ("" for a bare path).
+func (l *linter) documentedLocationURL(t *operation) (path, host string) {
+	codes, resps := l.responses(t)
+	base := strings.TrimSuffix(l.root.get("basePath").text(), "/")
+	for i, code := range codes {
+		if !isSuccessCode(code) {
+			continue
+		}
+		for _, name := range resps[i].get("headers").memberNames() {
+			if !strings.EqualFold(name, "Location") {
+				continue
+			}
+			h := resps[i].get("headers").get(name)
+			for _, key := range []string{"default", "example", "x-example", "x-ms-summary", "description"} {
+				// A sentence may end right after the URL.
+				m := strings.TrimRight(locationPattern.FindString(h.get(key).text()), ".,;:)")
+				if m == "" {
+					continue
+				}
+				if u, err := url.Parse(m); err == nil && strings.HasPrefix(u.Path, "/") {
+					if base != "" && strings.HasPrefix(u.Path, base+"/") {
+						return strings.TrimPrefix(u.Path, base), u.Host
+					}
+					return u.Path, u.Host
+				}
+			}
+		}
+	}
+	return "", ""
+}
+
+// locationPattern finds a URL or an absolute path (with {variables}) in a
+// header's documentation.
+var locationPattern = regexp.MustCompile(`https?://[^\s"'<>]+|/[A-Za-z0-9_.~{}\-]+(?:/[A-Za-z0-9_.~{}\-]*)*`)
+
+// templatesMatch reports whether a documented Location path and a path
+// template name the same resource: segment by segment, equal without regard
+// to case, where a {variable} on either side matches anything.
+func templatesMatch(location, template string) bool {
+	a := strings.Split(strings.Trim(location, "/"), "/")
+	b := strings.Split(strings.Trim(template, "/"), "/")
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if isVariable(a[i]) || isVariable(b[i]) {
+			continue
+		}
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isVariable(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
+
+// pollingRules checks a polling trigger whose API keeps the state (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app):
 // its 200 and 202 responses must carry Location (the next URL to poll, with
 // the state in it) and Retry-After. When the platform keeps the state — a
 // parameter with x-ms-trigger-value, or a pollingtrigger policy in
-// apiProperties.json (§2.2) — these headers play no part.
+// apiProperties.json (https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions) — these headers play no part.
 func (l *linter) pollingRules(o *operation) {
 	for _, p := range o.params {
 		if p.n.has("x-ms-trigger-value") {
@@ -373,7 +498,24 @@ func (l *linter) pollingRules(o *operation) {
 			hint = " If a pollingtrigger policy in apiProperties.json keeps the state instead, lint with the properties file."
 		}
 		l.reportMissing(rulePollingTriggerMissingLocationOrRetryAfter, resps[i], "headers",
-			"The %s response of polling trigger '%s' does not declare %s. When the API keeps the polling state, it answers 200 and 202 with Location (the URL to poll next, carrying the state) and Retry-After (seconds); without Location the platform polls the same URL again (power-platform-triggers.md §2.1).%s",
+			"The %s response of polling trigger '%s' does not declare %s. When the API keeps the polling state, it answers 200 and 202 with Location (the URL to poll next, carrying the state) and Retry-After (seconds); without Location the platform polls the same URL again (https://learn.microsoft.com/azure/logic-apps/logic-apps-create-api-app).%s",
 			code, o.label(), strings.Join(missing, " and "), hint)
 	}
+}
+
+// looksLikeTrigger reports whether an operation without x-ms-trigger reads
+// as a trigger: a summary in the designer's "When …" form or a trigger
+// hint. A notification URL alone does not make one: "send and wait for a
+// response" actions (AtBot, Signi) register a callback too, and work.
+func looksLikeTrigger(o *operation) bool {
+	return strings.HasPrefix(o.op.get("summary").text(), "When ") || o.op.has("x-ms-trigger-hint")
+}
+
+// parentPath is a path template without its last segment.
+func parentPath(p string) string {
+	p = strings.TrimSuffix(p, "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
 }

@@ -10,16 +10,17 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	schemakind "github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/triggerd/triggerd/internal/platform"
 )
 
 // schemaFiles are verbatim copies of Microsoft's JSON Schemas for connector
 // files (microsoft/PowerPlatformConnectors@8bff86ea, schemas/; see
-// power-platform-triggers.md §4). They are embedded so that lint needs neither
+// https://github.com/microsoft/PowerPlatformConnectors/tree/dev/schemas). They are embedded so that lint needs neither
 // the network nor the shared/ checkout. They are not strict JSON: they carry
 // `//` comments, which stripComments removes before parsing.
 //
@@ -73,14 +74,11 @@ func compileSchema(file, url string, patch func(map[string]any) error) (*jsonsch
 			return nil, fmt.Errorf("lint: patch embedded %s: %w", file, err)
 		}
 	}
-	c := jsonschema.NewCompiler()
 	// Microsoft's patterns are ECMAScript (".NET/JavaScript") regexps; the
 	// definition schema's `^x-(?!ms-)` uses a lookahead Go's RE2 cannot
-	// compile.
-	c.UseRegexpEngine(compileECMAScript)
-	// Only the two embedded documents (and the built-in metaschemas) exist:
-	// never read a file or the network while linting.
-	c.UseLoader(jsonschema.SchemeURLLoader{})
+	// compile. The platform's compiler reads them so, and never loads a file
+	// or the network: only the two embedded documents exist.
+	c := platform.NewCompiler()
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("lint: add embedded %s: %w", file, err)
 	}
@@ -104,12 +102,42 @@ func patchDefinitionSchema(doc map[string]any) error {
 		return errors.New("definitions.info.properties not found")
 	}
 	props["x-ms-keywords"] = map[string]any{"type": []any{"string", "array"}}
+
+	// Swagger 2.0 allows any format string ("the format property is an
+	// open string-valued property", https://swagger.io/specification/v2/#data-types);
+	// 37 certified connectors ship "guid", "decimal", "enum" and others, which
+	// the schema's enum refuses.
+	if _, ok := defs["format"]; !ok {
+		return errors.New("definitions.format not found")
+	}
+	defs["format"] = map[string]any{"type": "string"}
+
+	// The service reads x-ms-visibility and x-ms-api-annotation's status
+	// without regard to case, and an empty visibility as none: certified
+	// connectors ship "Advanced", "" and "production".
+	vis, ok := defs["x-ms-visibility"].(map[string]any)
+	if !ok {
+		return errors.New("definitions.x-ms-visibility not found")
+	}
+	delete(vis, "enum")
+	vis["pattern"] = "^(|[Ii]mportant|[Aa]dvanced|[Ii]nternal|IMPORTANT|ADVANCED|INTERNAL|[Nn]one)$"
+	for name, d := range defs {
+		if !strings.HasPrefix(name, "x-ms-api-annotation") {
+			continue
+		}
+		dm, _ := d.(map[string]any)
+		dprops, _ := dm["properties"].(map[string]any)
+		if status, ok := dprops["status"].(map[string]any); ok {
+			delete(status, "enum")
+			status["pattern"] = "^([Pp]roduction|[Pp]review|PRODUCTION|PREVIEW)$"
+		}
+	}
 	return nil
 }
 
 // patchPropertiesSchema teaches the apiProperties schema three things the
 // platform accepts and real certified connectors use, but which the published
-// schema (last changed before them) rejects — power-platform-triggers.md §3.4:
+// schema (last changed before them) rejects — https://github.com/microsoft/PowerPlatformConnectors/blob/dev/schemas/paconn-apiProperties.schema.json:
 //   - redirectMode "GlobalPerConnector" (35 real files; proposed upstream in
 //     commit 80c7ac31 but not on dev);
 //   - properties.connectionParameterSets (multi-auth, 10 real files);
@@ -135,6 +163,13 @@ func patchPropertiesSchema(doc map[string]any) error {
 		return errors.New("properties.properties.properties not found")
 	}
 	inner["connectionParameterSets"] = map[string]any{"type": "object"}
+
+	// uiDefinition.constraints.required and .hidden are strings in the
+	// schema ("true"), but the service reads JSON booleans alike:
+	// 22 certified connectors write them as booleans and work.
+	if err := patchConstraints(doc); err != nil {
+		return err
+	}
 	inner["scriptOperations"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	return nil
 }
@@ -184,24 +219,6 @@ func stripComments(src []byte) []byte {
 		out = append(out, c)
 	}
 	return out
-}
-
-// ecmaRegexp adapts regexp2 (ECMAScript mode) to jsonschema.Regexp.
-type ecmaRegexp regexp2.Regexp
-
-func (re *ecmaRegexp) MatchString(s string) bool {
-	ok, err := (*regexp2.Regexp)(re).MatchString(s)
-	return err == nil && ok
-}
-
-func (re *ecmaRegexp) String() string { return (*regexp2.Regexp)(re).String() }
-
-func compileECMAScript(s string) (jsonschema.Regexp, error) {
-	re, err := regexp2.Compile(s, regexp2.ECMAScript)
-	if err != nil {
-		return nil, err
-	}
-	return (*ecmaRegexp)(re), nil
 }
 
 // schemaValidator is a compiled schema.
@@ -283,9 +300,9 @@ func (sel leafSelector) leaves(ve *jsonschema.ValidationError) []*jsonschema.Val
 
 // discriminators are the members whose value (or absence) tells which
 // alternative of a oneOf an object is meant to be: a parameter's "in", a
-// security scheme's "type" and "flow", a policy's "templateId", a
-// reference's "$ref".
-var discriminators = map[string]bool{"$ref": true, "in": true, "type": true, "flow": true, "templateId": true}
+// security scheme's "type" and "flow", a policy's "templateId", an OAuth
+// setting's "identityProvider", a reference's "$ref".
+var discriminators = map[string]bool{"$ref": true, "in": true, "type": true, "flow": true, "templateId": true, "identityProvider": true}
 
 // best picks the alternative of a failed oneOf/anyOf that the author
 // most likely meant, so that a wrong path parameter reports what is wrong
@@ -353,4 +370,41 @@ func pointerToPath(root *node, tokens []string) string {
 		p = childPath(p, t)
 	}
 	return p
+}
+
+// patchConstraints lets constraints.required and constraints.hidden be
+// booleans as well as the strings the schema asks for, wherever a
+// "constraints" object with those members is defined.
+func patchConstraints(doc map[string]any) error {
+	found := 0
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		m, ok := v.(map[string]any)
+		if !ok || depth > 64 {
+			if list, ok := v.([]any); ok {
+				for _, e := range list {
+					walk(e, depth+1)
+				}
+			}
+			return
+		}
+		if cons, ok := m["constraints"].(map[string]any); ok {
+			if props, ok := cons["properties"].(map[string]any); ok {
+				for _, name := range []string{"required", "hidden"} {
+					if p, ok := props[name].(map[string]any); ok && p["type"] == "string" {
+						p["type"] = []any{"string", "boolean"}
+						found++
+					}
+				}
+			}
+		}
+		for _, e := range m {
+			walk(e, depth+1)
+		}
+	}
+	walk(doc, 0)
+	if found == 0 {
+		return errors.New("no constraints.required or constraints.hidden found")
+	}
+	return nil
 }

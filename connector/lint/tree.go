@@ -41,6 +41,7 @@ type node struct {
 	key    string // member name in parent (objects)
 	idx    int    // element index in parent (arrays)
 	seq    int    // position in a pre-order walk: sorts findings in file order
+	off    int    // byte offset of the value's first byte in its file
 	doc    docID  // which file the node belongs to
 }
 
@@ -61,7 +62,7 @@ const indexThreshold = 16
 func parseTree(data []byte, doc docID) (*node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	d := &decoder{dec: dec, doc: doc}
+	d := &decoder{dec: dec, doc: doc, data: data}
 	root, err := d.node(nil, "", 0, 0)
 	if err != nil {
 		return nil, err
@@ -77,9 +78,25 @@ func parseTree(data []byte, doc docID) (*node, error) {
 const maxDepth = 10000
 
 type decoder struct {
-	dec *json.Decoder
-	doc docID
-	seq int
+	dec  *json.Decoder
+	doc  docID
+	seq  int
+	data []byte
+}
+
+// valueStart returns the offset of the next value at or after off: past
+// the whitespace and the ',' or ':' that separate it from the previous
+// token, which InputOffset does not skip.
+func (d *decoder) valueStart(off int) int {
+	for off < len(d.data) {
+		switch d.data[off] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
 }
 
 func (d *decoder) node(parent *node, key string, idx, depth int) (*node, error) {
@@ -89,8 +106,9 @@ func (d *decoder) node(parent *node, key string, idx, depth int) (*node, error) 
 	dec := d.dec
 	d.seq++
 	seq := d.seq
+	off := d.valueStart(int(dec.InputOffset()))
 	mk := func(k kind) *node {
-		return &node{kind: k, parent: parent, key: key, idx: idx, seq: seq, doc: d.doc}
+		return &node{kind: k, parent: parent, key: key, idx: idx, seq: seq, off: off, doc: d.doc}
 	}
 	tok, err := dec.Token()
 	if err != nil {

@@ -2,16 +2,13 @@ package flow
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/triggerd/triggerd/internal/platform"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -48,18 +45,9 @@ func (d *definition) newValidator(raw any) *validator {
 		}
 		root["definitions"] = defs
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft4)
-	c.UseRegexpEngine(ecmaRegexp)
-	for _, f := range swaggerFormats {
-		c.RegisterFormat(f)
-	}
-	c.AssertFormat()
-	const loc = "triggerd:///flow/schema.json"
-	if err := c.AddResource(loc, root); err != nil {
-		return &validator{err: err}
-	}
-	sch, err := c.Compile(loc)
+	// The platform's rules (ECMAScript patterns, Swagger formats), the same
+	// compiler the catalog and the linter use.
+	sch, err := platform.CompileSchema("triggerd:///flow/schema.json", root)
 	if err != nil {
 		return &validator{err: err}
 	}
@@ -206,43 +194,3 @@ func deepCopy(v any) any {
 func decodeJSON(data []byte) (any, error) {
 	return jsonschema.UnmarshalJSON(bytes.NewReader(data))
 }
-
-// swaggerFormats are Swagger 2.0's integer formats: an int32 the connector
-// promised must fit, or the flow's expressions overflow.
-var swaggerFormats = []*jsonschema.Format{
-	{Name: "int32", Validate: intRange(math.MinInt32, math.MaxInt32)},
-	{Name: "int64", Validate: intRange(math.MinInt64, math.MaxInt64)},
-}
-
-func intRange(lo, hi float64) func(v any) error {
-	return func(v any) error {
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil // the format applies to numbers only
-		}
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil || f < lo || f > hi || f != math.Trunc(f) {
-			return fmt.Errorf("%s is out of range", n)
-		}
-		return nil
-	}
-}
-
-// ecmaRegexp compiles "pattern" as ECMAScript, the dialect JSON Schema
-// specifies and the designer uses, rather than Go's RE2.
-func ecmaRegexp(s string) (jsonschema.Regexp, error) {
-	re, err := regexp2.Compile(s, regexp2.ECMAScript)
-	if err != nil {
-		return nil, err
-	}
-	return (*ecma)(re), nil
-}
-
-type ecma regexp2.Regexp
-
-func (re *ecma) MatchString(s string) bool {
-	ok, err := (*regexp2.Regexp)(re).MatchString(s)
-	return err == nil && ok
-}
-
-func (re *ecma) String() string { return (*regexp2.Regexp)(re).String() }
