@@ -187,12 +187,25 @@ func (p *Publisher) resolveTx(ctx context.Context, tx *sql.Tx, t Tenant) (string
 // (per transaction, so a group's fast-path deliveries share one safety-net
 // job).
 func (p *Publisher) prepareTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input, subsCache subscriptionCache) ([]Result, []delivery.Delivery, error) {
+	params, err := p.eventParams(tenantID, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	inserted, err := p.Store.InsertEventsTx(ctx, tx, params)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
+	return p.fanOutTx(ctx, tx, tenantID, inserted, subsCache)
+}
+
+// eventParams gives each input its id and compacted data.
+func (p *Publisher) eventParams(tenantID string, inputs []Input) ([]store.EventParams, error) {
 	now := p.Now()
 	params := make([]store.EventParams, len(inputs))
 	for i, in := range inputs {
 		data, err := compact(in.Data)
 		if err != nil {
-			return nil, nil, &InputError{Index: i, Path: "data", Message: err.Error()}
+			return nil, &InputError{Index: i, Path: "data", Message: err.Error()}
 		}
 		params[i] = store.EventParams{
 			ID:             "evt_" + ulid.Make().String(),
@@ -203,11 +216,13 @@ func (p *Publisher) prepareTx(ctx context.Context, tx *sql.Tx, tenantID string, 
 			Now:            now,
 		}
 	}
-	inserted, err := p.Store.InsertEventsTx(ctx, tx, params)
-	if err != nil {
-		return nil, nil, fmt.Errorf("publish: %w", err)
-	}
+	return params, nil
+}
 
+// fanOutTx answers the inserted events of one request and returns the
+// deliveries of the new ones to the tenant's matching subscriptions.
+func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, inserted []store.InsertedEvent, subsCache subscriptionCache) ([]Result, []delivery.Delivery, error) {
+	var err error
 	results := make([]Result, len(inserted))
 	var deliveries []delivery.Delivery
 	for i, ins := range inserted {
