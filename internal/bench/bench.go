@@ -58,7 +58,7 @@ const (
 var Phases = []string{PhaseCeiling, PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh}
 
 // Defaults of Config, sized so that a default run on a 2-core machine ends
-// well within two minutes.
+// within a few minutes (each phase is also bounded by PhaseTimeout).
 const (
 	// ConcurrencyDefault is the ceiling client's goroutines: keep-alive
 	// connections posting in a loop. 32 saturates the receiver on two cores

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +23,12 @@ import (
 // newBundleOn is newBundle on any backend.
 func newBundleOn(t *testing.T, be storetest.Backend) *bundle {
 	t.Helper()
+	return newBundleTimeout(t, be, 5*time.Second)
+}
+
+// newBundleTimeout is newBundleOn with the engine's delivery timeout.
+func newBundleTimeout(t *testing.T, be storetest.Backend, timeout time.Duration) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	st := be.Store(t)
 	require.NoError(t, delivery.Migrate(ctx, st.DB(), st.Dialect()))
@@ -28,9 +36,9 @@ func newBundleOn(t *testing.T, be storetest.Backend) *bundle {
 		Guard:         &netguard.Guard{AllowPrivate: true},
 		PollInterval:  10 * time.Millisecond,
 		RetrySchedule: []time.Duration{20 * time.Millisecond},
-		Timeout:       5 * time.Second,
+		Timeout:       timeout,
 		Workers:       delivery.WorkersDefault,
-		RescueAfter:   5*time.Second + delivery.RescueAfterMargin,
+		RescueAfter:   timeout + delivery.RescueAfterMargin,
 	})
 	require.NoError(t, err)
 	return &bundle{ctx: ctx, st: st, engine: engine,
@@ -265,4 +273,53 @@ func TestGroupCallerGivesUp(t *testing.T) {
 	_, err := b.p.Publish(b.ctx, publish.Tenant{ID: acme}, []publish.Input{orderInput("", 3)})
 	require.NoError(t, err)
 	require.Equal(t, 2, b.count(t, "triggerd_event"))
+}
+
+// TestGroupOneSafetyNet checks that the fast path gets a group's deliveries
+// at once, under one safety-net job for the group: the receiver holds every
+// attempt open, so no attempt is recorded and every safety net stays.
+func TestGroupOneSafetyNet(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		b := newBundleTimeout(t, be, time.Minute)
+		arrived := make(chan struct{}, 100)
+		release := make(chan struct{})
+		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			<-release
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(rc.Close)
+		acme := b.tenant(t, "acme")
+		b.subscribe(t, acme, "order.created", rc.URL+"/hook", nil)
+		require.NoError(t, b.engine.Start(b.ctx))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, b.engine.Stop(ctx))
+		})
+		t.Cleanup(func() { close(release) }) // runs before Stop
+
+		h := hold(b.p)
+		answers := []<-chan answer{publishAsync(b, publish.Tenant{ID: acme}, orderInput("", 1))}
+		<-h.entered
+		for i := range 4 {
+			answers = append(answers, queue(t, b, publish.Tenant{ID: acme}, orderInput("", 2+i)))
+		}
+		close(h.release)
+		for _, ch := range answers {
+			a := <-ch
+			require.NoError(t, a.err)
+			require.Equal(t, 1, a.results[0].Deliveries)
+		}
+		for range answers {
+			<-arrived // every first attempt is in flight, made in-process
+		}
+		var nets, jobs int
+		require.NoError(t, b.st.DB().QueryRowContext(b.ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'triggerd.fast_path_rescue'`).Scan(&nets))
+		require.NoError(t, b.st.DB().QueryRowContext(b.ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'triggerd.deliver'`).Scan(&jobs))
+		require.Equal(t, 2, nets, "one safety net for the first group, one for the four requests that waited")
+		require.Zero(t, jobs, "no delivery took the queue")
+		require.Equal(t, int32(2), h.groups.Load())
+	})
 }
