@@ -338,9 +338,16 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("events[%d].%s: %s", e.Index, e.Path, e.Message)
 }
 
+// ErrOverloaded is returned by Publish when too many events already wait to
+// be committed: nothing was stored, and the call may be made again after a
+// moment (the HTTP API answers it 503 with Retry-After).
+var ErrOverloaded = publish.ErrOverloaded
+
 // Publish appends events to the tenant's log and schedules their deliveries,
-// durably, in a transaction of its own. A tenant that does not exist yet is
-// created.
+// durably, in a transaction it commits before returning. A tenant that does
+// not exist yet is created. Concurrent calls share one commit (group
+// commit), so many goroutines publishing one event each cost about as much
+// as one publishing them together.
 func (p *Publisher) Publish(ctx context.Context, tenant string, events ...Event) ([]PublishResult, error) {
 	inputs, err := toInputs(events)
 	if err != nil {

@@ -22,20 +22,21 @@ type benchCmd struct {
 	JSON  bool    `name:"json" help:"Print the report as JSON instead of a table."`
 	Scale float64 `default:"1" help:"Multiply the ceiling's requests, the events of both fan-out phases and the latency phase's duration (e.g. 0.1 for a quick look, 3 for a steadier one)."`
 
-	Phases          []string      `default:"ceiling,fanout1,fanout1000,latency" enum:"ceiling,fanout1,fanout1000,latency" help:"Phases to run, in this order: ceiling, fanout1, fanout1000, latency."`
+	Phases          []string      `default:"ceiling,fanout1,fanout1-single,fanout1000,latency,latency-high" enum:"ceiling,fanout1,fanout1-single,fanout1000,latency,latency-high" help:"Phases to run, in this order: ceiling, fanout1, fanout1-single, fanout1000, latency, latency-high."`
 	Concurrency     int           `default:"32" help:"Goroutines of the ceiling client, each posting over its own keep-alive connection."`
 	CeilingRequests int           `name:"ceiling-requests" default:"60000" help:"POSTs the ceiling client sends."`
-	Events          int           `default:"10000" help:"Events of the fan-out 1 phase."`
-	Batch           int           `default:"100" help:"Events per publish request in the fan-out 1 phase (at most 1,000)."`
-	Publishers      int           `default:"4" help:"Publish requests in flight at once in the fan-out 1 phase."`
+	Events          int           `default:"10000" help:"Events of each fan-out 1 phase."`
+	Batch           int           `default:"100" help:"Events per publish request in the fan-out 1 phase (at most 1,000); fanout1-single sends one."`
+	Publishers      int           `default:"32" help:"Publish requests in flight at once in the fan-out 1 phases."`
 	Subscriptions   int           `default:"1000" help:"Subscriptions of the fan-out phase (one trigger, distinct callback URLs)."`
 	FanoutEvents    int           `name:"fanout-events" default:"10" help:"Events of the fan-out phase, published one per request."`
 	Rate            int           `default:"500" help:"Events per second offered in the latency phase, one per request, on a fixed schedule."`
-	Duration        time.Duration `default:"20s" help:"How long the latency phase offers its load."`
+	HighRate        int           `name:"high-rate" default:"5000" help:"Events per second offered in the latency-high phase, one per request."`
+	Duration        time.Duration `default:"20s" help:"How long each latency phase offers its load."`
 	PhaseTimeout    time.Duration `name:"phase-timeout" default:"60s" help:"How long each phase may take after publishing before what has not arrived counts as missing."`
 	ServeArg        []string      `name:"serve-arg" sep:"none" help:"Extra flag for triggerd serve, repeatable (e.g. --serve-arg=--workers=400)."`
 	CPUProfile      string        `name:"cpuprofile" type:"path" placeholder:"DIR" help:"Fetch a CPU profile of the server for each profiled phase into DIR (triggerd-<phase>.pprof)."`
-	ProfilePhases   []string      `name:"profile-phases" default:"fanout1,fanout1000,latency" enum:"ceiling,fanout1,fanout1000,latency" help:"Phases profiled with --cpuprofile."`
+	ProfilePhases   []string      `name:"profile-phases" default:"fanout1,fanout1-single,fanout1000,latency,latency-high" enum:"ceiling,fanout1,fanout1-single,fanout1000,latency,latency-high" help:"Phases profiled with --cpuprofile."`
 	ProfileSeconds  int           `name:"profile-seconds" default:"5" help:"Length of each CPU profile, from the start of its phase."`
 	Quiet           bool          `help:"Do not print progress lines to stderr."`
 
@@ -82,7 +83,8 @@ func (c *benchCmd) Run() error {
 		Subscriptions:   c.Subscriptions,
 		FanoutEvents:    scale(c.FanoutEvents),
 		Rate:            c.Rate,
-		Duration:        max(time.Second/time.Duration(max(1, c.Rate)), time.Duration(float64(c.Duration)*c.Scale)),
+		HighRate:        c.HighRate,
+		Duration:        max(time.Second/time.Duration(max(1, min(c.Rate, c.HighRate))), time.Duration(float64(c.Duration)*c.Scale)),
 		PhaseTimeout:    c.PhaseTimeout,
 		ServeArgs:       c.ServeArg,
 		CPUProfileDir:   c.CPUProfile,

@@ -28,10 +28,12 @@ func TestBenchDefaultsMatchThePackage(t *testing.T) {
 	require.Equal(t, bench.SubscriptionsDefault, b.Subscriptions)
 	require.Equal(t, bench.FanoutEventsDefault, b.FanoutEvents)
 	require.Equal(t, bench.RateDefault, b.Rate)
+	require.Equal(t, bench.HighRateDefault, b.HighRate)
 	require.Equal(t, bench.DurationDefault, b.Duration)
 	require.Equal(t, bench.PhaseTimeoutDefault, b.PhaseTimeout)
 	require.Equal(t, bench.ProfileSecondsDefault, b.ProfileSeconds)
 	require.Equal(t, bench.Phases, b.Phases)
+	require.Equal(t, []string{bench.PhaseFanout1, bench.PhaseFanout1Single, bench.PhaseFanout1000, bench.PhaseLatency, bench.PhaseLatencyHigh}, b.ProfilePhases)
 	require.Equal(t, 1.0, b.Scale)
 	require.Equal(t, 20*time.Second, b.Duration)
 }

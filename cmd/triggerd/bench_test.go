@@ -24,7 +24,8 @@ func TestBenchSmoke(t *testing.T) {
 		"--concurrency", "4", "--ceiling-requests", "200",
 		"--events", "200", "--batch", "100",
 		"--subscriptions", "20", "--fanout-events", "2",
-		"--rate", "20", "--duration", "1s",
+		"--publishers", "8",
+		"--rate", "20", "--high-rate", "40", "--duration", "1s",
 		"--phase-timeout", "60s",
 		"--cpuprofile", profiles, "--profile-phases", "latency", "--profile-seconds", "1")
 	out, err := cmd.Output()
@@ -43,15 +44,17 @@ func TestBenchSmoke(t *testing.T) {
 	require.Positive(t, rep.Ceiling.PerSecond)
 	require.InDelta(t, 1.0, rep.Ceiling.RatioToCeiling, 1e-9)
 
-	for name, tp := range map[string]*bench.Throughput{"fanout1": rep.Fanout1, "fanout1000": rep.Fanout1000} {
+	for name, tp := range map[string]*bench.Throughput{"fanout1": rep.Fanout1, "fanout1-single": rep.Fanout1Single, "fanout1000": rep.Fanout1000} {
 		require.NotNil(t, tp, name)
 		require.True(t, tp.Complete, name)
 		require.Equal(t, tp.Want, tp.Arrived, name)
 		require.Positive(t, tp.PerSecond, name)
 		require.Positive(t, tp.RatioToCeiling, name)
 		require.Positive(t, tp.PublishPerSecond, name)
+		require.Positive(t, tp.CPUPerDelivery, name)
 	}
 	require.Equal(t, 200, rep.Fanout1.Want)
+	require.Equal(t, 200, rep.Fanout1Single.Want)
 	require.Equal(t, 40, rep.Fanout1000.Want, "2 events × 20 subscriptions")
 
 	require.NotNil(t, rep.Latency)
@@ -62,10 +65,19 @@ func TestBenchSmoke(t *testing.T) {
 	require.Positive(t, rep.Latency.Delivery.P50Ms)
 	require.GreaterOrEqual(t, rep.Latency.Delivery.MaxMs, rep.Latency.Delivery.P99Ms)
 
+	require.NotNil(t, rep.LatencyHigh)
+	require.True(t, rep.LatencyHigh.Complete)
+	require.Equal(t, 40, rep.LatencyHigh.Rate)
+	require.Equal(t, 40, rep.LatencyHigh.Want)
+	require.Equal(t, 40, rep.LatencyHigh.Delivery.Count)
+	for name, l := range map[string]*bench.Latency{"latency": rep.Latency, "latency-high": rep.LatencyHigh} {
+		require.Positive(t, l.CPUPerDelivery, name)
+	}
+
 	require.Positive(t, rep.Memory.PeakRSSBytes)
 	require.Positive(t, rep.Memory.PeakHeapInuseBytes)
 	require.Positive(t, rep.Memory.Samples)
-	require.Len(t, rep.Targets, 5, "every target has a figure")
+	require.Len(t, rep.Targets, 8, "every target has a figure")
 
 	require.Len(t, rep.Profiles, 1)
 	info, err := os.Stat(rep.Profiles[0])

@@ -13,10 +13,14 @@
 //
 //   - ceiling: the plain client, [Config.Concurrency] goroutines;
 //   - fanout1: one subscription, [Config.Events] events published in batches;
+//   - fanout1-single: the same, one event per request, the way applications
+//     publish (an order is created, order.created goes out), from
+//     [Config.Publishers] concurrent publishers;
 //   - fanout1000: one trigger with [Config.Subscriptions] subscriptions,
 //     [Config.FanoutEvents] events published one by one;
 //   - latency: one subscription, events published one by one at
-//     [Config.Rate] per second for [Config.Duration], open loop.
+//     [Config.Rate] per second for [Config.Duration], open loop;
+//   - latency-high: the same at [Config.HighRate] per second.
 //
 // Throughout, the server's memory is sampled (VmHWM from /proc and HeapInuse
 // from expvar), and CPU profiles of chosen phases can be fetched from its
@@ -42,17 +46,19 @@ import (
 // Phase names, in the order they run. They are also the receiver's path
 // prefixes and the names of CPU profile files.
 const (
-	PhaseCeiling    = "ceiling"
-	PhaseFanout1    = "fanout1"
-	PhaseFanout1000 = "fanout1000"
-	PhaseLatency    = "latency"
+	PhaseCeiling       = "ceiling"
+	PhaseFanout1       = "fanout1"
+	PhaseFanout1Single = "fanout1-single"
+	PhaseFanout1000    = "fanout1000"
+	PhaseLatency       = "latency"
+	PhaseLatencyHigh   = "latency-high"
 )
 
 // Phases lists every phase in running order.
-var Phases = []string{PhaseCeiling, PhaseFanout1, PhaseFanout1000, PhaseLatency}
+var Phases = []string{PhaseCeiling, PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh}
 
 // Defaults of Config, sized so that a default run on a 2-core machine ends
-// well within two minutes.
+// within a few minutes (each phase is also bounded by PhaseTimeout).
 const (
 	// ConcurrencyDefault is the ceiling client's goroutines: keep-alive
 	// connections posting in a loop. 32 saturates the receiver on two cores
@@ -68,9 +74,10 @@ const (
 	// BatchSizeDefault is events per POST /v1/events in the fan-out 1 phase.
 	BatchSizeDefault = 100
 
-	// PublishersDefault is how many publish requests of the fan-out 1 phase
-	// are in flight at once.
-	PublishersDefault = 4
+	// PublishersDefault is how many publish requests of the fan-out 1
+	// phases are in flight at once: 32 concurrent publishers is a busy
+	// application, and enough for one event per request to share commits.
+	PublishersDefault = 32
 
 	// SubscriptionsDefault is the fan-out of the fan-out 1,000 phase.
 	SubscriptionsDefault = 1000
@@ -82,6 +89,11 @@ const (
 	// RateDefault is the offered load of the latency phase, events per
 	// second.
 	RateDefault = 500
+
+	// HighRateDefault is the offered load of the latency-high phase,
+	// events per second, one per request: ten times RateDefault, where a
+	// commit per request could not keep up.
+	HighRateDefault = 5000
 
 	// DurationDefault is how long the latency phase offers its load.
 	DurationDefault = 20 * time.Second
@@ -96,9 +108,11 @@ const (
 	// ProfileSecondsDefault is the length of each CPU profile.
 	ProfileSecondsDefault = 5
 
-	// latencyPublishers is how many publish requests the latency phase may
-	// have in flight; the pacer never waits for them (open loop).
+	// latencyPublishers is how many publish requests a latency phase may
+	// have in flight at least; the pacer never waits for them (open loop).
+	// At higher rates it grows to latencyInFlightMs of requests.
 	latencyPublishers = 64
+	latencyInFlightMs = 40
 
 	// registrationWorkers registers the fan-out subscriptions in parallel.
 	registrationWorkers = 8
@@ -124,6 +138,7 @@ type Config struct {
 	Subscriptions   int
 	FanoutEvents    int
 	Rate            int
+	HighRate        int
 	Duration        time.Duration
 	PhaseTimeout    time.Duration
 	SampleInterval  time.Duration
@@ -159,6 +174,7 @@ func (c *Config) setDefaults() error {
 	def(&c.Subscriptions, SubscriptionsDefault)
 	def(&c.FanoutEvents, FanoutEventsDefault)
 	def(&c.Rate, RateDefault)
+	def(&c.HighRate, HighRateDefault)
 	def(&c.ProfileSeconds, ProfileSecondsDefault)
 	if c.Duration <= 0 {
 		c.Duration = DurationDefault
@@ -181,7 +197,7 @@ func (c *Config) setDefaults() error {
 		}
 	}
 	if c.CPUProfileDir != "" && len(c.ProfilePhases) == 0 {
-		c.ProfilePhases = []string{PhaseFanout1, PhaseFanout1000, PhaseLatency}
+		c.ProfilePhases = []string{PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh}
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -203,11 +219,13 @@ type Report struct {
 	DB       string `json:"db"`
 	Config   Sizes  `json:"config"`
 
-	Ceiling    *Throughput `json:"ceiling,omitempty"`
-	Fanout1    *Throughput `json:"fanout1,omitempty"`
-	Fanout1000 *Throughput `json:"fanout1000,omitempty"`
-	Latency    *Latency    `json:"latency,omitempty"`
-	Memory     Memory      `json:"memory"`
+	Ceiling       *Throughput `json:"ceiling,omitempty"`
+	Fanout1       *Throughput `json:"fanout1,omitempty"`
+	Fanout1Single *Throughput `json:"fanout1Single,omitempty"`
+	Fanout1000    *Throughput `json:"fanout1000,omitempty"`
+	Latency       *Latency    `json:"latency,omitempty"`
+	LatencyHigh   *Latency    `json:"latencyHigh,omitempty"`
+	Memory        Memory      `json:"memory"`
 
 	// Targets are the project's goals and whether this run met them.
 	Targets []Target `json:"targets"`
@@ -228,6 +246,7 @@ type Sizes struct {
 	Subscriptions   int      `json:"subscriptions"`
 	FanoutEvents    int      `json:"fanoutEvents"`
 	Rate            int      `json:"rate"`
+	HighRate        int      `json:"highRate"`
 	DurationSeconds float64  `json:"durationSeconds"`
 	ServeArgs       []string `json:"serveArgs,omitempty"`
 }
@@ -312,7 +331,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Config: Sizes{
 			Concurrency: cfg.Concurrency, CeilingRequests: cfg.CeilingRequests, Events: cfg.Events,
 			BatchSize: cfg.BatchSize, Publishers: cfg.Publishers, Subscriptions: cfg.Subscriptions,
-			FanoutEvents: cfg.FanoutEvents, Rate: cfg.Rate, DurationSeconds: cfg.Duration.Seconds(),
+			FanoutEvents: cfg.FanoutEvents, Rate: cfg.Rate, HighRate: cfg.HighRate, DurationSeconds: cfg.Duration.Seconds(),
 			ServeArgs: cfg.ServeArgs,
 		},
 	}
@@ -336,7 +355,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Keys first: a database the server cannot open fails here, fast, with
 	// the server's own message.
 	keys := map[string]string{}
-	for _, phase := range []string{PhaseFanout1, PhaseFanout1000, PhaseLatency} {
+	for _, phase := range []string{PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh} {
 		if !cfg.runs(phase) {
 			continue
 		}
@@ -393,8 +412,13 @@ func (r *run) phases(ctx context.Context, keys map[string]string) error {
 			return err
 		}},
 		{PhaseFanout1, func(ctx context.Context) error {
-			t, err := r.runFanout1(ctx, keys[PhaseFanout1])
+			t, err := r.runFanout1(ctx, keys[PhaseFanout1], PhaseFanout1, r.cfg.BatchSize)
 			r.report.Fanout1 = t
+			return err
+		}},
+		{PhaseFanout1Single, func(ctx context.Context) error {
+			t, err := r.runFanout1(ctx, keys[PhaseFanout1Single], PhaseFanout1Single, 1)
+			r.report.Fanout1Single = t
 			return err
 		}},
 		{PhaseFanout1000, func(ctx context.Context) error {
@@ -403,8 +427,13 @@ func (r *run) phases(ctx context.Context, keys map[string]string) error {
 			return err
 		}},
 		{PhaseLatency, func(ctx context.Context) error {
-			l, err := r.runLatency(ctx, keys[PhaseLatency])
+			l, err := r.runLatency(ctx, keys[PhaseLatency], PhaseLatency, r.cfg.Rate)
 			r.report.Latency = l
+			return err
+		}},
+		{PhaseLatencyHigh, func(ctx context.Context) error {
+			l, err := r.runLatency(ctx, keys[PhaseLatencyHigh], PhaseLatencyHigh, r.cfg.HighRate)
+			r.report.LatencyHigh = l
 			return err
 		}},
 	}
@@ -428,7 +457,8 @@ func (r *run) phases(ctx context.Context, keys map[string]string) error {
 	if r.report.Ceiling != nil {
 		ceiling = r.report.Ceiling.PerSecond
 	}
-	for name, t := range map[string]*Throughput{PhaseCeiling: r.report.Ceiling, PhaseFanout1: r.report.Fanout1, PhaseFanout1000: r.report.Fanout1000} {
+	for name, t := range map[string]*Throughput{PhaseCeiling: r.report.Ceiling, PhaseFanout1: r.report.Fanout1,
+		PhaseFanout1Single: r.report.Fanout1Single, PhaseFanout1000: r.report.Fanout1000} {
 		if t == nil {
 			continue
 		}
@@ -439,9 +469,12 @@ func (r *run) phases(ctx context.Context, keys map[string]string) error {
 			r.report.Problems = append(r.report.Problems, name+": "+p)
 		}
 	}
-	if l := r.report.Latency; l != nil {
+	for name, l := range map[string]*Latency{PhaseLatency: r.report.Latency, PhaseLatencyHigh: r.report.LatencyHigh} {
+		if l == nil {
+			continue
+		}
 		for _, p := range l.Problems {
-			r.report.Problems = append(r.report.Problems, PhaseLatency+": "+p)
+			r.report.Problems = append(r.report.Problems, name+": "+p)
 		}
 	}
 	slices.Sort(r.report.Problems)

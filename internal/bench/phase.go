@@ -109,21 +109,22 @@ func fetchProfile(ctx context.Context, debugAddr string, seconds int, path strin
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// runFanout1 publishes Events events in batches to one subscription.
-func (r *run) runFanout1(ctx context.Context, key string) (*Throughput, error) {
-	const path = "/" + PhaseFanout1 + "/"
-	sink := r.rcv.Sink(PhaseFanout1)
+// runFanout1 publishes Events events to one subscription, size per request
+// from Publishers concurrent publishers, as the named phase.
+func (r *run) runFanout1(ctx context.Context, key, phase string, size int) (*Throughput, error) {
+	path := "/" + phase + "/"
+	sink := r.rcv.Sink(phase)
 	if _, err := r.api.register(ctx, key, benchTrigger, r.rcv.URL()+path); err != nil {
 		return nil, err
 	}
-	n, size := r.cfg.Events, r.cfg.BatchSize
+	n := r.cfg.Events
 	batches := (n + size - 1) / size
 	sink.Expect(n)
 	ids := make([][]published, batches)
 
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
 	defer cancel()
-	profiled := r.profile(ctx, PhaseFanout1)
+	profiled := r.profile(ctx, phase)
 	cpu0 := r.serverCPU()
 	start := time.Now()
 	next := make(chan int)
@@ -160,7 +161,7 @@ func (r *run) runFanout1(ctx context.Context, key string) (*Throughput, error) {
 	cpu := r.serverCPU() - cpu0
 	profiled()
 
-	t := r.throughput(sink, n, start, cpu, PhaseFanout1)
+	t := r.throughput(sink, n, start, cpu, phase)
 	t.PublishSeconds = round3(published.Seconds())
 	t.PublishPerSecond = perSecond(n, published)
 	missing := 0
@@ -173,7 +174,7 @@ func (r *run) runFanout1(ctx context.Context, key string) (*Throughput, error) {
 	}
 	r.checkComplete(t, missing)
 	fmt.Fprintf(r.log, "bench: %s: %d deliveries in %.2f s: %.0f/s (published in %.2f s)\n",
-		PhaseFanout1, t.Arrived, t.Seconds, t.PerSecond, t.PublishSeconds)
+		phase, t.Arrived, t.Seconds, t.PerSecond, t.PublishSeconds)
 	return t, nil
 }
 
@@ -274,17 +275,17 @@ func (r *run) checkComplete(t *Throughput, missing int) {
 	}
 }
 
-// runLatency offers Rate events per second for Duration, one per request,
+// runLatency offers rate events per second for Duration, one per request,
 // on a fixed schedule that never waits for triggerd (open loop), and
-// measures each event from its request to its arrival.
-func (r *run) runLatency(ctx context.Context, key string) (*Latency, error) {
-	const path = "/" + PhaseLatency + "/"
-	sink := r.rcv.Sink(PhaseLatency)
+// measures each event from its request to its arrival, as the named phase.
+func (r *run) runLatency(ctx context.Context, key, phase string, rate int) (*Latency, error) {
+	path := "/" + phase + "/"
+	sink := r.rcv.Sink(phase)
 	if _, err := r.api.register(ctx, key, benchTrigger, r.rcv.URL()+path); err != nil {
 		return nil, err
 	}
-	total := max(1, int(float64(r.cfg.Rate)*r.cfg.Duration.Seconds()))
-	period := time.Second / time.Duration(r.cfg.Rate)
+	total := max(1, int(float64(rate)*r.cfg.Duration.Seconds()))
+	period := time.Second / time.Duration(rate)
 	var (
 		sent   = make([]time.Time, total) // when the request left
 		acked  = make([]time.Duration, total)
@@ -296,11 +297,11 @@ func (r *run) runLatency(ctx context.Context, key string) (*Latency, error) {
 	)
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.Duration+r.cfg.PhaseTimeout)
 	defer cancel()
-	profiled := r.profile(ctx, PhaseLatency)
+	profiled := r.profile(ctx, phase)
 	cpu0 := r.serverCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range latencyPublishers {
+	for range max(latencyPublishers, rate*latencyInFlightMs/1000) {
 		wg.Go(func() {
 			for i := range jobs {
 				t := time.Now()
@@ -361,7 +362,7 @@ func (r *run) runLatency(ctx context.Context, key string) (*Latency, error) {
 	}
 	arrived, dups, _, _ := sink.Count()
 	l := &Latency{
-		Rate:           r.cfg.Rate,
+		Rate:           rate,
 		Seconds:        round3(offered.Seconds()),
 		Want:           total,
 		Arrived:        arrived,
@@ -371,7 +372,7 @@ func (r *run) runLatency(ctx context.Context, key string) (*Latency, error) {
 		SendLag:        summarize(lags),
 		CPUSeconds:     round3(cpu.Seconds()),
 		CPUPerDelivery: perDeliveryMs(cpu, arrived),
-		Memory:         r.sampler.phaseMemory(PhaseLatency),
+		Memory:         r.sampler.phaseMemory(phase),
 	}
 	l.Complete = missing == 0 && len(failed) == 0 && accepted == total
 	if len(failed) > 0 {
@@ -387,6 +388,6 @@ func (r *run) runLatency(ctx context.Context, key string) (*Latency, error) {
 		l.Problems = append(l.Problems, fmt.Sprintf("%d deliveries arrived more than once", dups))
 	}
 	fmt.Fprintf(r.log, "bench: %s: %d events at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-		PhaseLatency, total, r.cfg.Rate, l.Delivery.P50Ms, l.Delivery.P99Ms, l.Delivery.MaxMs)
+		phase, total, rate, l.Delivery.P50Ms, l.Delivery.P99Ms, l.Delivery.MaxMs)
 	return l, nil
 }

@@ -14,6 +14,13 @@ const (
 	// TargetFanout1Ratio is the fan-out 1 throughput as a share of the
 	// ceiling.
 	TargetFanout1Ratio = 0.5
+	// TargetFanout1SingleRatio is the fan-out 1 throughput with one event
+	// per request. Every event costs two HTTP exchanges there (its publish
+	// and its delivery), so 0.5 is the physical limit; the target is half
+	// of it on SQLite, TargetFanout1SinglePostgresRatio on PostgreSQL,
+	// whose commit is a network round trip.
+	TargetFanout1SingleRatio         = 0.25
+	TargetFanout1SinglePostgresRatio = 0.2
 	// TargetFanout1000Ratio is the fan-out 1,000 throughput as a share of
 	// the ceiling; fan-out amortises the per-event work, so it can get
 	// closer.
@@ -22,6 +29,11 @@ const (
 	// latency at the default offered load.
 	TargetLatencyP50Ms = 5
 	TargetLatencyP99Ms = 50
+	// TargetLatencyHighPostgresP50Ms and TargetLatencyHighPostgresP99Ms
+	// bound the latency at the high rate on PostgreSQL; SQLite keeps the
+	// default load's bounds there too.
+	TargetLatencyHighPostgresP50Ms = 10
+	TargetLatencyHighPostgresP99Ms = 100
 	// TargetPeakRSSMiB bounds the server's resident memory.
 	TargetPeakRSSMiB = 200
 )
@@ -51,6 +63,13 @@ func targets(rep *Report) []Target {
 		if t := rep.Fanout1; t != nil {
 			add("fan-out 1 throughput", t.RatioToCeiling, ">=", TargetFanout1Ratio, "× ceiling")
 		}
+		if t := rep.Fanout1Single; t != nil {
+			limit := TargetFanout1SingleRatio
+			if rep.Database == "postgres" {
+				limit = TargetFanout1SinglePostgresRatio
+			}
+			add("fan-out 1 throughput, one event per request", t.RatioToCeiling, ">=", limit, "× ceiling")
+		}
 		if t := rep.Fanout1000; t != nil {
 			add("fan-out 1,000 throughput", t.RatioToCeiling, ">=", TargetFanout1000Ratio, "× ceiling")
 		}
@@ -58,6 +77,14 @@ func targets(rep *Report) []Target {
 	if l := rep.Latency; l != nil && l.Delivery.Count > 0 {
 		add(fmt.Sprintf("latency p50 at %d/s", l.Rate), l.Delivery.P50Ms, "<=", TargetLatencyP50Ms, "ms")
 		add(fmt.Sprintf("latency p99 at %d/s", l.Rate), l.Delivery.P99Ms, "<=", TargetLatencyP99Ms, "ms")
+	}
+	if l := rep.LatencyHigh; l != nil && l.Delivery.Count > 0 {
+		p50, p99 := float64(TargetLatencyP50Ms), float64(TargetLatencyP99Ms)
+		if rep.Database == "postgres" {
+			p50, p99 = TargetLatencyHighPostgresP50Ms, TargetLatencyHighPostgresP99Ms
+		}
+		add(fmt.Sprintf("latency p50 at %d/s", l.Rate), l.Delivery.P50Ms, "<=", p50, "ms")
+		add(fmt.Sprintf("latency p99 at %d/s", l.Rate), l.Delivery.P99Ms, "<=", p99, "ms")
 	}
 	if rep.Memory.PeakRSSBytes > 0 {
 		add("peak RSS", mib(rep.Memory.PeakRSSBytes), "<=", TargetPeakRSSMiB, "MiB")
@@ -121,11 +148,16 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		row("  server CPU per delivery", num(t.CPUPerDelivery, 3)+" ms", "", "")
 		row("  peak RSS / heap in use", fmt.Sprintf("%s / %s MiB", num(mib(t.Memory.PeakRSSBytes), 1), num(mib(t.Memory.PeakHeapInuseBytes), 1)), "", "")
 	}
-	throughput(fmt.Sprintf("fan-out 1: %s events, batches of %d", num(float64(rep.Config.Events), 0), rep.Config.BatchSize),
+	throughput(fmt.Sprintf("fan-out 1: %s events, batches of %d, %d publishers", num(float64(rep.Config.Events), 0), rep.Config.BatchSize, rep.Config.Publishers),
 		"fan-out 1 throughput", rep.Fanout1)
+	throughput(fmt.Sprintf("fan-out 1: %s events, one per request, %d publishers", num(float64(rep.Config.Events), 0), rep.Config.Publishers),
+		"fan-out 1 throughput, one event per request", rep.Fanout1Single)
 	throughput(fmt.Sprintf("fan-out %s: %d events, one per request", num(float64(rep.Config.Subscriptions), 0), rep.Config.FanoutEvents),
 		"fan-out 1,000 throughput", rep.Fanout1000)
-	if l := rep.Latency; l != nil {
+	for _, l := range []*Latency{rep.Latency, rep.LatencyHigh} {
+		if l == nil {
+			continue
+		}
 		p50 := fmt.Sprintf("latency p50 at %d/s", l.Rate)
 		p99 := fmt.Sprintf("latency p99 at %d/s", l.Rate)
 		row(fmt.Sprintf("latency, publish to arrival, %d events/s for %s s: p50", l.Rate, num(rep.Config.DurationSeconds, 0)),

@@ -414,6 +414,9 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnprocessableEntity, code, ie.Error())
 			return
 		}
+		if writeOverloaded(w, err) {
+			return
+		}
 		a.internalError(w, r, err)
 		return
 	}

@@ -81,12 +81,23 @@ type Tenant struct {
 	Name string
 }
 
-// Publisher appends events and schedules their deliveries.
+// Publisher appends events and schedules their deliveries. It must not be
+// copied after first use: it holds the queue of Publish calls waiting for a
+// group commit.
 type Publisher struct {
 	Store   Store
 	Catalog *catalog.Catalog
 	Engine  delivery.Engine
 	Now     func() time.Time
+
+	// GroupEventsMax bounds the events of one group commit; 0 means
+	// GroupEventsMax.
+	GroupEventsMax int
+	// QueueEventsMax bounds the events waiting for a group commit; 0 means
+	// QueueEventsMax.
+	QueueEventsMax int
+
+	group group
 }
 
 // Validate checks every input without touching the database. It returns the
@@ -139,8 +150,14 @@ func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant Tenant, in
 	}
 	// The caller commits, at a moment only it knows: first attempts wait for
 	// the queue (no fast path).
-	results, _, err := p.publishValidTx(ctx, tx, tenantID, inputs, false)
-	return results, err
+	results, ds, err := p.prepareTx(ctx, tx, tenantID, inputs, subscriptionCache{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Engine.EnqueueTx(ctx, tx, ds, false); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	return results, nil
 }
 
 // checkTenant refuses a Tenant that names no one, before any transaction
@@ -165,13 +182,30 @@ func (p *Publisher) resolveTx(ctx context.Context, tx *sql.Tx, t Tenant) (string
 	return ten.ID, nil
 }
 
-func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input, fast bool) ([]Result, delivery.Dispatch, error) {
+// prepareTx appends inputs to the tenant's log inside tx and returns the
+// deliveries they fan out to, for the caller to schedule with one EnqueueTx
+// (per transaction, so a group's fast-path deliveries share one safety-net
+// job).
+func (p *Publisher) prepareTx(ctx context.Context, tx *sql.Tx, tenantID string, inputs []Input, subsCache subscriptionCache) ([]Result, []delivery.Delivery, error) {
+	params, err := p.eventParams(tenantID, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	inserted, err := p.Store.InsertEventsTx(ctx, tx, params)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
+	return p.fanOutTx(ctx, tx, tenantID, inserted, subsCache)
+}
+
+// eventParams gives each input its id and compacted data.
+func (p *Publisher) eventParams(tenantID string, inputs []Input) ([]store.EventParams, error) {
 	now := p.Now()
 	params := make([]store.EventParams, len(inputs))
 	for i, in := range inputs {
 		data, err := compact(in.Data)
 		if err != nil {
-			return nil, nil, &InputError{Index: i, Path: "data", Message: err.Error()}
+			return nil, &InputError{Index: i, Path: "data", Message: err.Error()}
 		}
 		params[i] = store.EventParams{
 			ID:             "evt_" + ulid.Make().String(),
@@ -182,13 +216,14 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			Now:            now,
 		}
 	}
-	inserted, err := p.Store.InsertEventsTx(ctx, tx, params)
-	if err != nil {
-		return nil, nil, fmt.Errorf("publish: %w", err)
-	}
+	return params, nil
+}
 
+// fanOutTx answers the inserted events of one request and returns the
+// deliveries of the new ones to the tenant's matching subscriptions.
+func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, inserted []store.InsertedEvent, subsCache subscriptionCache) ([]Result, []delivery.Delivery, error) {
+	var err error
 	results := make([]Result, len(inserted))
-	subsByTrigger := map[string][]store.Subscription{}
 	var deliveries []delivery.Delivery
 	for i, ins := range inserted {
 		ev := ins.Event
@@ -197,12 +232,13 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			continue
 		}
 		tr, _ := p.Catalog.Trigger(ev.Type) // validated above
-		subs, ok := subsByTrigger[ev.Type]
+		key := [2]string{tenantID, ev.Type}
+		subs, ok := subsCache[key]
 		if !ok {
 			if subs, err = p.Store.ActiveSubscriptionsTx(ctx, tx, tenantID, ev.Type); err != nil {
 				return nil, nil, fmt.Errorf("publish: %w", err)
 			}
-			subsByTrigger[ev.Type] = subs
+			subsCache[key] = subs
 		}
 		if len(subs) == 0 {
 			continue
@@ -230,18 +266,25 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			results[i].Deliveries++
 		}
 	}
-	dispatch, err := p.Engine.EnqueueTx(ctx, tx, deliveries, fast)
-	if err != nil {
-		return nil, nil, fmt.Errorf("publish: %w", err)
-	}
-	return results, dispatch, nil
+	return results, deliveries, nil
 }
 
-// Publish runs PublishTx in a transaction of its own and commits it: when it
+// Publish validates inputs, then appends them to the tenant's log and
+// schedules their deliveries in a transaction it commits itself: when it
 // returns without error, the events are durable. Validation happens before
-// the transaction opens, so bad input never holds the database's writer.
-// Knowing the moment of the commit, it starts first attempts in this process
-// right away (the engine's fast path).
+// any transaction, so bad input never holds the database's writer.
+//
+// Concurrent calls share transactions (group commit, see group.go): while
+// one commit is in progress the calls that arrive wait and go together in
+// the next, each answered only once the commit holding its events is done.
+// A lone call commits at once. When too many events already wait it
+// returns ErrOverloaded without storing anything. If ctx ends while the
+// call waits, it returns ctx's error; the events may still commit (as a
+// request cut off after its commit would), so a publisher that retries
+// should set idempotency keys.
+//
+// Knowing the moment of the commit, it starts first attempts in this
+// process right away (the engine's fast path).
 func (p *Publisher) Publish(ctx context.Context, tenant Tenant, inputs []Input) ([]Result, error) {
 	if err := p.Validate(inputs); err != nil {
 		return nil, err
@@ -249,25 +292,16 @@ func (p *Publisher) Publish(ctx context.Context, tenant Tenant, inputs []Input) 
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	tx, err := p.Store.DB().BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("publish: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	tenantID, err := p.resolveTx(ctx, tx, tenant)
-	if err != nil {
+	req := &groupRequest{ctx: ctx, tenant: tenant, inputs: inputs, done: make(chan struct{})}
+	if err := p.submit(req); err != nil {
 		return nil, err
 	}
-	results, dispatch, err := p.publishValidTx(ctx, tx, tenantID, inputs, true)
-	if err != nil {
-		return nil, err
+	select {
+	case <-req.done:
+		return req.results, req.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("publish: %w", ctx.Err())
 	}
-	if err := tx.Commit(); err != nil {
-		dispatch.Run(false)
-		return nil, fmt.Errorf("publish: commit: %w", err)
-	}
-	dispatch.Run(true)
-	return results, nil
 }
 
 func compact(raw json.RawMessage) ([]byte, error) {
