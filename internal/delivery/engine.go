@@ -379,15 +379,22 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 	}()
 	for _, d := range ds {
 		if !d.Batch {
-			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.tryReserve() {
-				// A subscription or host at capacity takes the queue, which
-				// waits for a place without holding a slot.
+			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.running.Load() {
+				// A healthy subscription at capacity waits in memory for its
+				// own attempts to end, holding no slot; a failing one, or a
+				// wait that is full, takes the queue.
 				host := hostOf(d.CallbackURL)
-				if e.limit.tryAcquire(d.SubscriptionID, host) {
-					items = append(items, fastItem{Delivery: d, host: host})
+				switch e.limit.admit(d.SubscriptionID, host, len(d.Data)) {
+				case admitRun:
+					if e.tryReserve() {
+						items = append(items, fastItem{Delivery: d, host: host, slot: true})
+						continue
+					}
+					e.limit.release(d.SubscriptionID, host, false, false)
+				case admitWait:
+					items = append(items, fastItem{Delivery: d, host: host, waits: true})
 					continue
 				}
-				e.release()
 			}
 			params = append(params, river.InsertManyParams{
 				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
@@ -527,6 +534,20 @@ var errAbandoned = errors.New("attempt abandoned at shutdown; it runs again afte
 // the next start.
 var errAbandonedAtStop = errors.New("stop delivery engine: attempts still in flight were abandoned; they run again after the next start")
 
+// deferMax bounds how long a delivery put back for want of a place waits
+// before it looks again: briefly for a healthy subscription that is merely
+// busy, up to the delivery timeout for one whose attempts time out (its
+// places free no sooner than that).
+func (e *riverEngine) deferMax(sub string) time.Duration {
+	if e.limit.failing(sub) {
+		return e.cfg.Timeout
+	}
+	return min(e.cfg.Timeout, deferHealthyMax)
+}
+
+// deferHealthyMax is deferMax for a subscription that is not failing.
+const deferHealthyMax = time.Second
+
 // soonRetry makes River run a job that returned an error (a database error,
 // or an attempt abandoned at shutdown) again within seconds: these are not
 // the receiver's failures, whose schedule triggerd keeps itself.
@@ -576,7 +597,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 		later.Prior, later.Deferrals = number-1, args.Deferrals+1
 		err := e.recorder.record(rctx, recordRequest{noRecord: true, retry: &river.InsertManyParams{
 			Args:       later,
-			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: e.cfg.Now().Add(deferDelay(args.Deferrals, e.cfg.Timeout))},
+			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: e.cfg.Now().Add(deferDelay(args.Deferrals, e.deferMax(sub.ID)))},
 		}})
 		if err != nil {
 			return fmt.Errorf("deliver: defer: %w", err)
@@ -586,6 +607,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
 	e.limit.release(sub.ID, host, isTimeout(res), res.Err == nil)
+	e.runWaiting(sub.ID)
 	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		return errAbandoned
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -28,8 +29,11 @@ func (d Dispatch) Run(committed bool) {
 type fastItem struct {
 	Delivery
 	// host is the receiver host, whose place in the limiter the item holds.
-	host  string
-	group *fastGroup
+	host string
+	// slot says the item holds a fast-path slot; waits that it waits in
+	// memory for a place (and holds room in the wait, not a place).
+	slot, waits bool
+	group       *fastGroup
 }
 
 // fastGroup is the deliveries of one publishing transaction (up to
@@ -114,8 +118,33 @@ func (e *riverEngine) release() { <-e.fastSlots }
 // releaseFast gives back what a fast item reserved: its slot and its places
 // in the limiter, without an attempt.
 func (e *riverEngine) releaseFast(it fastItem) {
+	if it.waits {
+		e.limit.unwait(len(it.Data))
+		return
+	}
 	e.limit.release(it.SubscriptionID, it.host, false, false)
-	e.release()
+	if it.slot {
+		e.release()
+	}
+}
+
+// runWaiting starts the waiting first attempts of a subscription for which
+// there is a place now, each on a goroutine of its own (a place bounds
+// them, not a slot). One that waited too long is left to its safety-net
+// job, which queues it.
+func (e *riverEngine) runWaiting(sub string) {
+	for e.running.Load() {
+		it, expired, ok := e.limit.next(sub, e.cfg.Now())
+		if len(expired) > 0 {
+			e.log.Debug("first attempts waited too long for a place; their safety net queues them", "subscription", sub, "deliveries", len(expired))
+		}
+		if !ok {
+			return
+		}
+		it.waits = false
+		e.fastWG.Add(1)
+		go e.fastDeliver(it)
+	}
 }
 
 func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
@@ -129,20 +158,36 @@ func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
 			}
 			return
 		}
-		e.fastWG.Add(len(items))
+		now := e.cfg.Now()
+		var lines []string
 		for _, it := range items {
+			if it.waits {
+				e.limit.wait(it, now)
+				if !slices.Contains(lines, it.SubscriptionID) {
+					lines = append(lines, it.SubscriptionID)
+				}
+				continue
+			}
+			e.fastWG.Add(1)
 			go e.fastDeliver(it)
+		}
+		// A place may have come free between admission and now.
+		for _, sub := range lines {
+			e.runWaiting(sub)
 		}
 	}
 }
 
 func (e *riverEngine) fastDeliver(it fastItem) {
 	defer e.fastWG.Done()
-	defer e.release()
+	if it.slot {
+		defer e.release()
+	}
 	ctx := e.fastCtx
 	started := e.cfg.Now()
 	res := e.sender.send(ctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
 	e.limit.release(it.SubscriptionID, it.host, isTimeout(res), res.Err == nil)
+	e.runWaiting(it.SubscriptionID)
 	if ctx.Err() != nil {
 		// Cut off by a hard stop: nothing is recorded and no step of the
 		// schedule is used; the safety-net job makes the attempt again

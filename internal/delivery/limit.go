@@ -40,7 +40,38 @@ type limiter struct {
 	mu    sync.Mutex
 	subs  map[string]*subLimit
 	hosts map[string]int
+
+	// waiting holds first attempts that found their healthy subscription
+	// at capacity, per subscription in arrival order: they wait in memory,
+	// holding no slot, until an attempt of the same subscription ends.
+	waiting      map[string][]waitingItem
+	waitingCount int
+	waitingBytes int
 }
+
+// waitingItem is a fast-path delivery waiting for a place.
+type waitingItem struct {
+	item  fastItem
+	since time.Time
+}
+
+// Bounds of the in-memory wait. Beyond them a delivery takes the queue,
+// which waits in the database.
+const (
+	// WaitPerSubscriptionMax is how many first attempts of one
+	// subscription may wait in memory: a burst (32 publishers sending
+	// batches of 100 is 3,200 at once) is absorbed; a flood to a slow
+	// receiver spills to the queue.
+	WaitPerSubscriptionMax = 10000
+	// waitCountMax and waitBytesMax bound the whole wait, so waiting
+	// bodies never pin more than a few tens of MiB.
+	waitCountMax = 50000
+	waitBytesMax = 64 << 20
+	// waitMax is how long a delivery may wait in memory before it is left
+	// to its safety-net job: its attempt must still be able to finish and
+	// be recorded before that job comes due.
+	waitMax = recordMargin
+)
 
 // subLimit is one subscription's share: attempts in flight and how many it
 // may have now.
@@ -49,7 +80,8 @@ type subLimit struct {
 }
 
 func newLimiter(subMax, hostMax int) *limiter {
-	return &limiter{subMax: subMax, hostMax: hostMax, subs: map[string]*subLimit{}, hosts: map[string]int{}}
+	return &limiter{subMax: subMax, hostMax: hostMax, subs: map[string]*subLimit{}, hosts: map[string]int{},
+		waiting: map[string][]waitingItem{}}
 }
 
 // tryAcquire takes a place for one attempt to subscription sub at host,
@@ -103,6 +135,96 @@ func (l *limiter) forget(sub string, s *subLimit) {
 		delete(l.subs, sub)
 	}
 }
+
+// admission is what a first attempt may do now.
+type admission int
+
+const (
+	admitQueue admission = iota // take the queue
+	admitRun                    // a place is held: run now
+	admitWait                   // room to wait in memory is held
+)
+
+// admit takes a place for a first attempt, or else room to wait in memory
+// for one: only for a subscription that is not failing (a receiver that
+// times out gets its deliveries through the queue), and within the wait's
+// bounds.
+func (l *limiter) admit(sub, host string, size int) admission {
+	if l.tryAcquire(sub, host) {
+		return admitRun
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.subs[sub]
+	healthy := s == nil || s.allowed == l.subMax
+	if !healthy || len(l.waiting[sub]) >= WaitPerSubscriptionMax ||
+		l.waitingCount >= waitCountMax || l.waitingBytes+size > waitBytesMax {
+		return admitQueue
+	}
+	l.waitingCount++
+	l.waitingBytes += size
+	return admitWait
+}
+
+// unwait gives back room reserved by admit that was not used (the
+// publishing transaction rolled back).
+func (l *limiter) unwait(size int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waitingCount--
+	l.waitingBytes -= size
+}
+
+// wait puts an admitted item in its subscription's line.
+func (l *limiter) wait(it fastItem, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waiting[it.SubscriptionID] = append(l.waiting[it.SubscriptionID], waitingItem{item: it, since: now})
+}
+
+// next takes the subscription's first waiting item together with a place
+// for it, if both exist. Items that waited longer than waitMax are handed
+// back as expired (without a place): their safety net delivers them.
+func (l *limiter) next(sub string, now time.Time) (it fastItem, expired []fastItem, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line := l.waiting[sub]
+	for len(line) > 0 && now.Sub(line[0].since) > waitMax {
+		expired = append(expired, line[0].item)
+		l.waitingCount--
+		l.waitingBytes -= len(line[0].item.Data)
+		line = line[1:]
+	}
+	defer func() {
+		if len(line) == 0 {
+			delete(l.waiting, sub)
+		} else {
+			l.waiting[sub] = line
+		}
+	}()
+	if len(line) == 0 {
+		return fastItem{}, expired, false
+	}
+	head := line[0]
+	s := l.subs[sub]
+	if s == nil {
+		s = &subLimit{allowed: l.subMax}
+		l.subs[sub] = s
+	}
+	if s.inFlight >= s.allowed || l.hosts[head.item.host] >= l.hostMax {
+		l.forget(sub, s)
+		return fastItem{}, expired, false
+	}
+	s.inFlight++
+	l.hosts[head.item.host]++
+	line = line[1:]
+	l.waitingCount--
+	l.waitingBytes -= len(head.item.Data)
+	return head.item, expired, true
+}
+
+// failing says the subscription's share is reduced: its attempts time out.
+func (l *limiter) failing(sub string) bool { return l.allowed(sub) < l.subMax }
 
 // allowed reports a subscription's current share, for tests and logs.
 func (l *limiter) allowed(sub string) int {

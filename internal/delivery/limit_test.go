@@ -55,3 +55,57 @@ func TestHostOf(t *testing.T) {
 	require.Equal(t, "127.0.0.1:8080", hostOf("http://127.0.0.1:8080/cb"))
 	require.Equal(t, "?", hostOf("http://[::1"))
 }
+
+func TestLimiterWaitsInMemoryForHealthySubscriptions(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(1, 10)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	item := func(sub string) fastItem {
+		return fastItem{Delivery: Delivery{SubscriptionID: sub, Data: []byte(`{}`)}, host: "h"}
+	}
+	require.Equal(t, admitRun, l.admit("a", "h", 2))
+	require.Equal(t, admitWait, l.admit("a", "h", 2), "a healthy subscription at capacity waits in memory")
+	l.wait(item("a"), now)
+	_, _, ok := l.next("a", now)
+	require.False(t, ok, "no place until the running attempt ends")
+	l.release("a", "h", false, true)
+	it, expired, ok := l.next("a", now)
+	require.True(t, ok)
+	require.Empty(t, expired)
+	require.Equal(t, "a", it.SubscriptionID)
+	require.Equal(t, 0, l.waitingCount)
+	require.Equal(t, 0, l.waitingBytes)
+
+	// A subscription whose attempts time out does not wait in memory.
+	l2 := newLimiter(4, 10)
+	for range 4 {
+		require.Equal(t, admitRun, l2.admit("dead", "h", 2))
+	}
+	l2.release("dead", "h", true, false)
+	require.Equal(t, admitQueue, l2.admit("dead", "h", 2), "a failing subscription takes the queue")
+
+	// Items that waited too long are handed back for their safety net.
+	l3 := newLimiter(1, 10)
+	require.Equal(t, admitRun, l3.admit("s", "h", 2))
+	require.Equal(t, admitWait, l3.admit("s", "h", 2))
+	l3.wait(item("s"), now)
+	l3.release("s", "h", false, true)
+	_, expired, ok = l3.next("s", now.Add(waitMax+time.Second))
+	require.False(t, ok)
+	require.Len(t, expired, 1)
+	require.Equal(t, 0, l3.waitingCount)
+	require.Empty(t, l3.waiting)
+}
+
+func TestLimiterWaitIsBounded(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(1, 10)
+	require.Equal(t, admitRun, l.admit("a", "h", 1))
+	for range WaitPerSubscriptionMax {
+		require.Equal(t, admitWait, l.admit("a", "h", 1))
+		l.wait(fastItem{Delivery: Delivery{SubscriptionID: "a", Data: []byte("x")}, host: "h"}, time.Now())
+	}
+	require.Equal(t, admitQueue, l.admit("a", "h", 1), "a full line spills to the queue")
+	require.Equal(t, admitRun, l.admit("b", "h", 1))
+	require.Equal(t, admitQueue, l.admit("b", "h", waitBytesMax), "a body larger than the room left spills too")
+}
