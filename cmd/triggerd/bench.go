@@ -22,7 +22,7 @@ type benchCmd struct {
 	JSON  bool    `name:"json" help:"Print the report as JSON instead of a table."`
 	Scale float64 `default:"1" help:"Multiply the ceiling's requests, the events of both fan-out phases and the latency phase's duration (e.g. 0.1 for a quick look, 3 for a steadier one)."`
 
-	Phases          []string      `default:"ceiling,fanout1,fanout1-single,fanout1000,latency,latency-high" enum:"ceiling,fanout1,fanout1-single,fanout1000,latency,latency-high" help:"Phases to run, in this order: ceiling, fanout1, fanout1-single, fanout1000, latency, latency-high."`
+	Phases          []string      `default:"${bench_phases}" enum:"${bench_phases}" help:"Phases to run, in this order: ${bench_phases}."`
 	Concurrency     int           `default:"32" help:"Goroutines of the ceiling client, each posting over its own keep-alive connection."`
 	CeilingRequests int           `name:"ceiling-requests" default:"60000" help:"POSTs the ceiling client sends."`
 	Events          int           `default:"10000" help:"Events of each fan-out 1 phase."`
@@ -36,7 +36,7 @@ type benchCmd struct {
 	PhaseTimeout    time.Duration `name:"phase-timeout" default:"60s" help:"How long each phase may take after publishing before what has not arrived counts as missing."`
 	ServeArg        []string      `name:"serve-arg" sep:"none" help:"Extra flag for triggerd serve, repeatable (e.g. --serve-arg=--workers=400)."`
 	CPUProfile      string        `name:"cpuprofile" type:"path" placeholder:"DIR" help:"Fetch a CPU profile of the server for each profiled phase into DIR (triggerd-<phase>.pprof)."`
-	ProfilePhases   []string      `name:"profile-phases" default:"fanout1,fanout1-single,fanout1000,latency,latency-high" enum:"ceiling,fanout1,fanout1-single,fanout1000,latency,latency-high" help:"Phases profiled with --cpuprofile."`
+	ProfilePhases   []string      `name:"profile-phases" default:"fanout1,fanout1-single,fanout1000,latency,latency-high" enum:"${bench_phases}" help:"Phases profiled with --cpuprofile."`
 	ProfileSeconds  int           `name:"profile-seconds" default:"5" help:"Length of each CPU profile, from the start of its phase."`
 	Quiet           bool          `help:"Do not print progress lines to stderr."`
 

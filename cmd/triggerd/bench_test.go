@@ -70,14 +70,17 @@ func TestBenchSmoke(t *testing.T) {
 	require.Equal(t, 40, rep.LatencyHigh.Rate)
 	require.Equal(t, 40, rep.LatencyHigh.Want)
 	require.Equal(t, 40, rep.LatencyHigh.Delivery.Count)
-	for name, l := range map[string]*bench.Latency{"latency": rep.Latency, "latency-high": rep.LatencyHigh} {
+	require.NotNil(t, rep.LatencyHanging)
+	require.True(t, rep.LatencyHanging.Complete, "every event reached the measured subscriber next to the hanging one")
+	require.Equal(t, 20, rep.LatencyHanging.Delivery.Count)
+	for name, l := range map[string]*bench.Latency{"latency": rep.Latency, "latency-high": rep.LatencyHigh, "latency-hanging": rep.LatencyHanging} {
 		require.Positive(t, l.CPUPerDelivery, name)
 	}
 
 	require.Positive(t, rep.Memory.PeakRSSBytes)
 	require.Positive(t, rep.Memory.PeakHeapInuseBytes)
 	require.Positive(t, rep.Memory.Samples)
-	require.Len(t, rep.Targets, 8, "every target has a figure")
+	require.Len(t, rep.Targets, 10, "every target has a figure")
 
 	require.Len(t, rep.Profiles, 1)
 	info, err := os.Stat(rep.Profiles[0])

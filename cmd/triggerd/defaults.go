@@ -8,6 +8,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/internal/bench"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/poll"
 )
@@ -38,6 +39,7 @@ func defaultVars() kong.Vars {
 		"event_retention":          shortDuration(triggerd.EventRetentionDefault),
 		"subscription_concurrency": strconv.Itoa(triggerd.SubscriptionConcurrencyDefault),
 		"host_concurrency":         strconv.Itoa(triggerd.HostConcurrencyDefault),
+		"bench_phases":             strings.Join(bench.Phases, ","),
 		"shutdown_timeout":         shortDuration(ShutdownTimeoutDefault),
 	}
 }

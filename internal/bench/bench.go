@@ -52,10 +52,14 @@ const (
 	PhaseFanout1000    = "fanout1000"
 	PhaseLatency       = "latency"
 	PhaseLatencyHigh   = "latency-high"
+	// PhaseLatencyHanging is the latency phase with a subscriber that
+	// never answers on the same trigger: the measured subscriber's latency
+	// must not change (isolation).
+	PhaseLatencyHanging = "latency-hanging"
 )
 
 // Phases lists every phase in running order.
-var Phases = []string{PhaseCeiling, PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh}
+var Phases = []string{PhaseCeiling, PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh, PhaseLatencyHanging}
 
 // Defaults of Config, sized so that a default run on a 2-core machine ends
 // within a few minutes (each phase is also bounded by PhaseTimeout).
@@ -225,7 +229,9 @@ type Report struct {
 	Fanout1000    *Throughput `json:"fanout1000,omitempty"`
 	Latency       *Latency    `json:"latency,omitempty"`
 	LatencyHigh   *Latency    `json:"latencyHigh,omitempty"`
-	Memory        Memory      `json:"memory"`
+	// LatencyHanging is the latency phase next to a hanging subscriber.
+	LatencyHanging *Latency `json:"latencyHanging,omitempty"`
+	Memory         Memory   `json:"memory"`
 
 	// Targets are the project's goals and whether this run met them.
 	Targets []Target `json:"targets"`
@@ -355,7 +361,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Keys first: a database the server cannot open fails here, fast, with
 	// the server's own message.
 	keys := map[string]string{}
-	for _, phase := range []string{PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh} {
+	for _, phase := range []string{PhaseFanout1, PhaseFanout1Single, PhaseFanout1000, PhaseLatency, PhaseLatencyHigh, PhaseLatencyHanging} {
 		if !cfg.runs(phase) {
 			continue
 		}
@@ -427,13 +433,18 @@ func (r *run) phases(ctx context.Context, keys map[string]string) error {
 			return err
 		}},
 		{PhaseLatency, func(ctx context.Context) error {
-			l, err := r.runLatency(ctx, keys[PhaseLatency], PhaseLatency, r.cfg.Rate)
+			l, err := r.runLatency(ctx, keys[PhaseLatency], PhaseLatency, r.cfg.Rate, false)
 			r.report.Latency = l
 			return err
 		}},
 		{PhaseLatencyHigh, func(ctx context.Context) error {
-			l, err := r.runLatency(ctx, keys[PhaseLatencyHigh], PhaseLatencyHigh, r.cfg.HighRate)
+			l, err := r.runLatency(ctx, keys[PhaseLatencyHigh], PhaseLatencyHigh, r.cfg.HighRate, false)
 			r.report.LatencyHigh = l
+			return err
+		}},
+		{PhaseLatencyHanging, func(ctx context.Context) error {
+			l, err := r.runLatency(ctx, keys[PhaseLatencyHanging], PhaseLatencyHanging, r.cfg.Rate, true)
+			r.report.LatencyHanging = l
 			return err
 		}},
 	}
@@ -469,7 +480,7 @@ func (r *run) phases(ctx context.Context, keys map[string]string) error {
 			r.report.Problems = append(r.report.Problems, name+": "+p)
 		}
 	}
-	for name, l := range map[string]*Latency{PhaseLatency: r.report.Latency, PhaseLatencyHigh: r.report.LatencyHigh} {
+	for name, l := range map[string]*Latency{PhaseLatency: r.report.Latency, PhaseLatencyHigh: r.report.LatencyHigh, PhaseLatencyHanging: r.report.LatencyHanging} {
 		if l == nil {
 			continue
 		}

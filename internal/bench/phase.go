@@ -278,11 +278,25 @@ func (r *run) checkComplete(t *Throughput, missing int) {
 // runLatency offers rate events per second for Duration, one per request,
 // on a fixed schedule that never waits for triggerd (open loop), and
 // measures each event from its request to its arrival, as the named phase.
-func (r *run) runLatency(ctx context.Context, key, phase string, rate int) (*Latency, error) {
+func (r *run) runLatency(ctx context.Context, key, phase string, rate int, hanging bool) (*Latency, error) {
 	path := "/" + phase + "/"
 	sink := r.rcv.Sink(phase)
 	if _, err := r.api.register(ctx, key, benchTrigger, r.rcv.URL()+path); err != nil {
 		return nil, err
+	}
+	fanOut := 1
+	if hanging {
+		fanOut = 2
+		// A subscriber on the same trigger that accepts every connection
+		// and never answers: the measured subscriber must not notice it.
+		h, err := startHangingReceiver()
+		if err != nil {
+			return nil, err
+		}
+		defer h.close()
+		if _, err := r.api.register(ctx, key, benchTrigger, h.url+"/hang"); err != nil {
+			return nil, err
+		}
 	}
 	total := max(1, int(float64(rate)*r.cfg.Duration.Seconds()))
 	period := time.Second / time.Duration(rate)
@@ -307,7 +321,7 @@ func (r *run) runLatency(ctx context.Context, key, phase string, rate int) (*Lat
 				t := time.Now()
 				sent[i] = t
 				lag[i] = t.Sub(start.Add(time.Duration(i) * period))
-				evs, err := r.api.publish(pctx, key, eventsBody(i, 1), 1, 1)
+				evs, err := r.api.publish(pctx, key, eventsBody(i, 1), 1, fanOut)
 				acked[i] = time.Since(t)
 				if err != nil {
 					mu.Lock()
