@@ -3,6 +3,7 @@ package triggerd_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/catalog"
 )
 
 // hangingReceiver accepts every request and answers none of them until the
@@ -150,4 +152,33 @@ func TestRecoveredSubscriberRetriesWhileAnotherHangs(t *testing.T) {
 	require.Equal(t, "active", d.State)
 	require.Positive(t, hang.inFlight.Load(), "the hanging receiver's attempts are still pending")
 	require.LessOrEqual(t, hang.most.Load(), int64(2))
+}
+
+// TestTriggerConcurrencyOverride: a trigger's own concurrency in the
+// catalog caps its subscriptions below the server's default.
+func TestTriggerConcurrencyOverride(t *testing.T) {
+	t.Parallel()
+	yaml := strings.Replace(string(catalog.DemoYAML()), "  - name: order.created\n", "  - name: order.created\n    concurrency: 1\n", 1)
+	require.Contains(t, yaml, "concurrency: 1", "the demo catalog's shape changed; adjust the test")
+	cat, err := catalog.Parse([]byte(yaml), "demo.yaml")
+	require.NoError(t, err)
+	tr, _ := cat.Trigger("order.created")
+	require.Equal(t, 1, tr.Concurrency)
+
+	b := setup(t, &setupOpts{cfg: triggerd.Config{Catalog: cat, DeliveryTimeout: 2 * time.Minute, SubscriptionConcurrency: 8}})
+	hang := newHangingReceiver(t)
+	healthy := newReceiver(t, nil)
+	b.register(t, "order.created", hang.URL+"/hang", nil)
+	b.register(t, "order.created", healthy.URL+"/ok", nil)
+	for i := range 10 {
+		_, err := b.p.Publish(b.ctx, "acme", triggerd.Event{Type: "order.created", Data: order(i, "new")})
+		require.NoError(t, err)
+	}
+	for range 10 {
+		healthy.next(t)
+	}
+	require.Equal(t, int64(1), hang.most.Load(), "one attempt at a time, the trigger's own cap")
+
+	_, err = catalog.Parse([]byte(strings.Replace(yaml, "concurrency: 1", "concurrency: -1", 1)), "demo.yaml")
+	require.ErrorContains(t, err, "concurrency")
 }

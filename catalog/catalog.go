@@ -88,6 +88,10 @@ const (
 	// platform's 100 MB message limit (https://learn.microsoft.com/connectors/custom-connectors/create-webhook-trigger).
 	BatchSizeMax = 1000
 
+	// ConcurrencyMax bounds a trigger's own cap on attempts in flight to
+	// one subscription.
+	ConcurrencyMax = 1000
+
 	// BatchWindowDefault is how long a batch-mode subscription collects events
 	// before the first of them is sent.
 	BatchWindowDefault = 5 * time.Second
@@ -190,6 +194,12 @@ type Trigger struct {
 
 	// Batch is the window of a batch-mode trigger; ignored in single mode.
 	Batch BatchWindow `json:"batch,omitempty" yaml:"batch"`
+
+	// Concurrency caps the delivery attempts in flight to one subscription
+	// of this trigger (per server process); 0 means the server's
+	// --subscription-concurrency. A receiver that must see one notification
+	// at a time takes 1; one that scales takes more.
+	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency"`
 
 	// SchemaDescription is the description of x-ms-notification-content.
 	SchemaDescription string `json:"schemaDescription,omitempty" yaml:"schemaDescription"`
@@ -541,6 +551,9 @@ func (c *Catalog) validate(file string) error {
 			}
 		default:
 			add(p+".mode", "%q is not a mode: use single or batch", t.Mode)
+		}
+		if t.Concurrency < 0 || t.Concurrency > ConcurrencyMax {
+			add(p+".concurrency", "is %d; it must be between 1 and %d (or left out for the server's default)", t.Concurrency, ConcurrencyMax)
 		}
 		if t.SchemaDescription == "" {
 			t.SchemaDescription = t.OperationID

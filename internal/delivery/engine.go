@@ -138,6 +138,11 @@ type Delivery struct {
 	BatchSize   int
 	BatchWindow time.Duration
 
+	// Concurrency is the trigger's own cap on attempts in flight to one
+	// subscription (the catalog's concurrency); 0 means the engine's
+	// SubscriptionConcurrency.
+	Concurrency int
+
 	// CallbackURL, Secret and Data let the fast path make the first attempt
 	// without reading anything back (single mode only).
 	CallbackURL string
@@ -170,6 +175,9 @@ type deliverArgs struct {
 	// Prior counts the attempts made before this job existed: every
 	// retry is a job of its own, so this job makes attempt Prior+1.
 	Prior int `json:"prior,omitempty"`
+	// Concurrency is the trigger's own cap on attempts in flight to one
+	// subscription; 0 means the engine's.
+	Concurrency int `json:"conc,omitempty"`
 	// Deferrals counts how often the delivery found its subscription or
 	// receiver host at capacity and was put back, to space its next looks.
 	Deferrals int `json:"deferrals,omitempty"`
@@ -384,7 +392,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 				// own attempts to end, holding no slot; a failing one, or a
 				// wait that is full, takes the queue.
 				host := hostOf(d.CallbackURL)
-				switch e.limit.admit(d.SubscriptionID, host, len(d.Data)) {
+				switch e.limit.admit(d.SubscriptionID, host, d.Concurrency, len(d.Data)) {
 				case admitRun:
 					if e.tryReserve() {
 						items = append(items, fastItem{Delivery: d, host: host, slot: true})
@@ -397,7 +405,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
+				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Concurrency: d.Concurrency},
 				InsertOpts: &river.InsertOpts{Queue: queueName},
 			})
 			continue
@@ -590,7 +598,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	host := hostOf(sub.CallbackURL)
-	if !e.limit.tryAcquire(sub.ID, host) {
+	if !e.limit.tryAcquire(sub.ID, host, args.Concurrency) {
 		// The subscription or its host is at capacity: put the delivery
 		// back for later, durably, and free this worker for others.
 		later := args

@@ -199,7 +199,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		req.retry = &river.InsertManyParams{
-			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1},
+			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1, Concurrency: it.Concurrency},
 			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: *o.record.Attempt.NextAttemptAt},
 		}
 	}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -77,6 +78,9 @@ const (
 // may have now.
 type subLimit struct {
 	inFlight, allowed int
+	// max is the subscription's full share: its trigger's own cap, or the
+	// engine's.
+	max int
 }
 
 func newLimiter(subMax, hostMax int) *limiter {
@@ -86,14 +90,13 @@ func newLimiter(subMax, hostMax int) *limiter {
 
 // tryAcquire takes a place for one attempt to subscription sub at host,
 // without waiting: false means one of the two is at capacity.
-func (l *limiter) tryAcquire(sub, host string) bool {
+//
+// capacity is the subscription's own cap (its trigger's), 0 for the
+// engine's.
+func (l *limiter) tryAcquire(sub, host string, capacity int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := l.subs[sub]
-	if s == nil {
-		s = &subLimit{allowed: l.subMax}
-		l.subs[sub] = s
-	}
+	s := l.sub(sub, capacity)
 	if s.inFlight >= s.allowed || l.hosts[host] >= l.hostMax {
 		l.forget(sub, s)
 		return false
@@ -122,7 +125,7 @@ func (l *limiter) release(sub, host string, timedOut, answered bool) {
 	case timedOut:
 		s.allowed = max(1, s.allowed/2)
 	case answered:
-		s.allowed = l.subMax
+		s.allowed = s.max
 	}
 	l.forget(sub, s)
 }
@@ -131,9 +134,21 @@ func (l *limiter) release(sub, host string, timedOut, answered bool) {
 // the map holds only subscriptions with attempts in flight or a reduced
 // share.
 func (l *limiter) forget(sub string, s *subLimit) {
-	if s.inFlight == 0 && s.allowed == l.subMax {
+	if s.inFlight == 0 && s.allowed == s.max {
 		delete(l.subs, sub)
 	}
+}
+
+// sub returns the subscription's entry, creating it with its full share.
+// Callers hold l.mu.
+func (l *limiter) sub(sub string, capacity int) *subLimit {
+	s := l.subs[sub]
+	if s == nil {
+		capacity = cmp.Or(capacity, l.subMax)
+		s = &subLimit{allowed: capacity, max: capacity}
+		l.subs[sub] = s
+	}
+	return s
 }
 
 // admission is what a first attempt may do now.
@@ -149,14 +164,14 @@ const (
 // for one: only for a subscription that is not failing (a receiver that
 // times out gets its deliveries through the queue), and within the wait's
 // bounds.
-func (l *limiter) admit(sub, host string, size int) admission {
-	if l.tryAcquire(sub, host) {
+func (l *limiter) admit(sub, host string, capacity, size int) admission {
+	if l.tryAcquire(sub, host, capacity) {
 		return admitRun
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.subs[sub]
-	healthy := s == nil || s.allowed == l.subMax
+	healthy := s == nil || s.allowed == s.max
 	if !healthy || len(l.waiting[sub]) >= WaitPerSubscriptionMax ||
 		l.waitingCount >= waitCountMax || l.waitingBytes+size > waitBytesMax {
 		return admitQueue
@@ -206,11 +221,7 @@ func (l *limiter) next(sub string, now time.Time) (it fastItem, expired []fastIt
 		return fastItem{}, expired, false
 	}
 	head := line[0]
-	s := l.subs[sub]
-	if s == nil {
-		s = &subLimit{allowed: l.subMax}
-		l.subs[sub] = s
-	}
+	s := l.sub(sub, head.item.Concurrency)
 	if s.inFlight >= s.allowed || l.hosts[head.item.host] >= l.hostMax {
 		l.forget(sub, s)
 		return fastItem{}, expired, false
@@ -224,7 +235,12 @@ func (l *limiter) next(sub string, now time.Time) (it fastItem, expired []fastIt
 }
 
 // failing says the subscription's share is reduced: its attempts time out.
-func (l *limiter) failing(sub string) bool { return l.allowed(sub) < l.subMax }
+func (l *limiter) failing(sub string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.subs[sub]
+	return s != nil && s.allowed < s.max
+}
 
 // allowed reports a subscription's current share, for tests and logs.
 func (l *limiter) allowed(sub string) int {

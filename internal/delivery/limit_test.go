@@ -10,28 +10,28 @@ import (
 func TestLimiterCapsPerSubscriptionAndHost(t *testing.T) {
 	t.Parallel()
 	l := newLimiter(2, 3)
-	require.True(t, l.tryAcquire("a", "h1"))
-	require.True(t, l.tryAcquire("a", "h1"))
-	require.False(t, l.tryAcquire("a", "h1"), "subscription a is at its cap")
-	require.True(t, l.tryAcquire("b", "h1"))
-	require.False(t, l.tryAcquire("c", "h1"), "host h1 is at its cap")
-	require.True(t, l.tryAcquire("c", "h2"), "another host has room")
+	require.True(t, l.tryAcquire("a", "h1", 0))
+	require.True(t, l.tryAcquire("a", "h1", 0))
+	require.False(t, l.tryAcquire("a", "h1", 0), "subscription a is at its cap")
+	require.True(t, l.tryAcquire("b", "h1", 0))
+	require.False(t, l.tryAcquire("c", "h1", 0), "host h1 is at its cap")
+	require.True(t, l.tryAcquire("c", "h2", 0), "another host has room")
 	l.release("a", "h1", false, true)
-	require.True(t, l.tryAcquire("c", "h1"))
+	require.True(t, l.tryAcquire("c", "h1", 0))
 }
 
 func TestLimiterBacksOffOnTimeouts(t *testing.T) {
 	t.Parallel()
 	l := newLimiter(8, 100)
 	for range 8 {
-		require.True(t, l.tryAcquire("dead", "h"))
+		require.True(t, l.tryAcquire("dead", "h", 0))
 	}
 	for range 8 {
 		l.release("dead", "h", true, false)
 	}
 	require.Equal(t, 1, l.allowed("dead"), "a receiver that times out converges to one probe at a time")
-	require.True(t, l.tryAcquire("dead", "h"))
-	require.False(t, l.tryAcquire("dead", "h"))
+	require.True(t, l.tryAcquire("dead", "h", 0))
+	require.False(t, l.tryAcquire("dead", "h", 0))
 	l.release("dead", "h", false, true)
 	require.Equal(t, 8, l.allowed("dead"), "the first answer restores the full share")
 	require.Empty(t, l.subs, "an idle subscription with its full share is forgotten")
@@ -63,8 +63,8 @@ func TestLimiterWaitsInMemoryForHealthySubscriptions(t *testing.T) {
 	item := func(sub string) fastItem {
 		return fastItem{Delivery: Delivery{SubscriptionID: sub, Data: []byte(`{}`)}, host: "h"}
 	}
-	require.Equal(t, admitRun, l.admit("a", "h", 2))
-	require.Equal(t, admitWait, l.admit("a", "h", 2), "a healthy subscription at capacity waits in memory")
+	require.Equal(t, admitRun, l.admit("a", "h", 0, 2))
+	require.Equal(t, admitWait, l.admit("a", "h", 0, 2), "a healthy subscription at capacity waits in memory")
 	l.wait(item("a"), now)
 	_, _, ok := l.next("a", now)
 	require.False(t, ok, "no place until the running attempt ends")
@@ -79,15 +79,15 @@ func TestLimiterWaitsInMemoryForHealthySubscriptions(t *testing.T) {
 	// A subscription whose attempts time out does not wait in memory.
 	l2 := newLimiter(4, 10)
 	for range 4 {
-		require.Equal(t, admitRun, l2.admit("dead", "h", 2))
+		require.Equal(t, admitRun, l2.admit("dead", "h", 0, 2))
 	}
 	l2.release("dead", "h", true, false)
-	require.Equal(t, admitQueue, l2.admit("dead", "h", 2), "a failing subscription takes the queue")
+	require.Equal(t, admitQueue, l2.admit("dead", "h", 0, 2), "a failing subscription takes the queue")
 
 	// Items that waited too long are handed back for their safety net.
 	l3 := newLimiter(1, 10)
-	require.Equal(t, admitRun, l3.admit("s", "h", 2))
-	require.Equal(t, admitWait, l3.admit("s", "h", 2))
+	require.Equal(t, admitRun, l3.admit("s", "h", 0, 2))
+	require.Equal(t, admitWait, l3.admit("s", "h", 0, 2))
 	l3.wait(item("s"), now)
 	l3.release("s", "h", false, true)
 	_, expired, ok = l3.next("s", now.Add(waitMax+time.Second))
@@ -100,12 +100,26 @@ func TestLimiterWaitsInMemoryForHealthySubscriptions(t *testing.T) {
 func TestLimiterWaitIsBounded(t *testing.T) {
 	t.Parallel()
 	l := newLimiter(1, 10)
-	require.Equal(t, admitRun, l.admit("a", "h", 1))
+	require.Equal(t, admitRun, l.admit("a", "h", 0, 1))
 	for range WaitPerSubscriptionMax {
-		require.Equal(t, admitWait, l.admit("a", "h", 1))
+		require.Equal(t, admitWait, l.admit("a", "h", 0, 1))
 		l.wait(fastItem{Delivery: Delivery{SubscriptionID: "a", Data: []byte("x")}, host: "h"}, time.Now())
 	}
-	require.Equal(t, admitQueue, l.admit("a", "h", 1), "a full line spills to the queue")
-	require.Equal(t, admitRun, l.admit("b", "h", 1))
-	require.Equal(t, admitQueue, l.admit("b", "h", waitBytesMax), "a body larger than the room left spills too")
+	require.Equal(t, admitQueue, l.admit("a", "h", 0, 1), "a full line spills to the queue")
+	require.Equal(t, admitRun, l.admit("b", "h", 0, 1))
+	require.Equal(t, admitQueue, l.admit("b", "h", 0, waitBytesMax), "a body larger than the room left spills too")
+}
+
+func TestLimiterPerTriggerCap(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(8, 100)
+	require.True(t, l.tryAcquire("one-at-a-time", "h", 1))
+	require.False(t, l.tryAcquire("one-at-a-time", "h", 1), "the trigger's own cap of 1 holds")
+	for range 8 {
+		require.True(t, l.tryAcquire("default", "h", 0))
+	}
+	require.False(t, l.tryAcquire("default", "h", 0))
+	l.release("one-at-a-time", "h", false, true)
+	require.Empty(t, l.waiting)
+	require.NotContains(t, l.subs, "one-at-a-time", "forgotten at its own full share")
 }

@@ -255,7 +255,7 @@ func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, i
 				continue
 			}
 			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID,
-				CallbackURL: sub.CallbackURL, Secret: sub.Secret, Data: ev.Data}
+				CallbackURL: sub.CallbackURL, Secret: sub.Secret, Data: ev.Data, Concurrency: tr.Concurrency}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true
 				d.EventSeq = ev.Seq
