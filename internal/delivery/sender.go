@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/redact"
 	"github.com/triggerd/triggerd/internal/signature"
 )
 
@@ -80,7 +81,8 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
 	if err != nil {
-		return Result{Err: fmt.Errorf("build request: %w", err)}
+		// url.Parse quotes the URL it failed on: redacted like any other.
+		return Result{Err: fmt.Errorf("build request: %w", redact.Error(err))}
 	}
 	ts := now.Unix()
 	req.Header.Set("Content-Type", "application/json")
@@ -92,7 +94,11 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Duration: time.Since(start), Err: err}
+		// The client's error quotes the URL, query and signature included
+		// (`Post "https://…&sig=…": connection refused`); it becomes the
+		// attempt's stored error and log line, so it is redacted here, the
+		// one place every delivery error comes from.
+		return Result{Duration: time.Since(start), Err: redact.Error(err)}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax))
 	resp.Body.Close()

@@ -23,6 +23,7 @@ import (
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/redact"
 	"github.com/triggerd/triggerd/internal/signature"
 	"github.com/triggerd/triggerd/internal/store"
 )
@@ -87,6 +88,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(a.list))
 	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(a.get))
 	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(a.deregister))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/secret"), a.auth(a.rotateSecret))
 	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(a.events))
 	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(a.pollTrigger))
 	for pattern, h := range cfg.Extra {
@@ -189,7 +191,7 @@ type subscriptionView struct {
 	CallbackURL         string            `json:"callbackUrl"`
 	Filters             map[string]string `json:"filters"`
 	CreatedAt           time.Time         `json:"createdAt"`
-	Secret              string            `json:"secret"`
+	Secret              string            `json:"secret,omitempty"`
 	Location            string            `json:"location"`
 	State               string            `json:"state"`
 	StateReason         string            `json:"stateReason,omitempty"`
@@ -224,14 +226,17 @@ func (a *api) location(id string) string {
 // route is a ServeMux pattern for a path under the API's version prefix.
 func route(method, path string) string { return method + " " + connector.APIVersionPath + path }
 
+// view is a subscription as every answer but its registration's 201 shows
+// it: the callback URL redacted (its query is the platform's signature, a
+// bearer credential) and no secret. credentialView adds them back.
 func (a *api) view(s store.Subscription) subscriptionView {
 	filters := s.Filters
 	if filters == nil {
 		filters = map[string]string{}
 	}
 	return subscriptionView{
-		ID: s.ID, Trigger: s.Trigger, CallbackURL: s.CallbackURL, Filters: filters, CreatedAt: s.CreatedAt,
-		Secret: s.Secret, Location: a.location(s.ID), State: string(s.State), StateReason: s.StateReason,
+		ID: s.ID, Trigger: s.Trigger, CallbackURL: redact.URL(s.CallbackURL), Filters: filters, CreatedAt: s.CreatedAt,
+		Location: a.location(s.ID), State: string(s.State), StateReason: s.StateReason,
 		LastAttemptAt: s.LastAttemptAt, LastStatus: s.LastStatus, LastError: s.LastError,
 		ConsecutiveFailures: s.ConsecutiveFailures,
 	}
@@ -259,6 +264,11 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.Guard.CheckURL(r.Context(), reg.CallbackURL); err != nil {
 		var ge *netguard.Error
+		if errors.As(err, &ge) && ge.Temporary {
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "unavailable", ge.Reason)
+			return
+		}
 		if errors.As(err, &ge) {
 			writeError(w, http.StatusUnprocessableEntity, "invalid_callback_url", ge.Reason)
 			return
@@ -286,7 +296,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	// platform keys its later DELETE on this header (§1.7), and answering the
 	// same Location makes re-subscription idempotent.
 	w.Header().Set("Location", a.location(sub.ID))
-	writeJSON(w, http.StatusCreated, a.view(sub))
+	writeJSON(w, http.StatusCreated, credentialView(a.view(sub), sub))
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {

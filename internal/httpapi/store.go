@@ -30,6 +30,11 @@ type Store interface {
 	// store.ErrNotFound means the tenant never owned it.
 	DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error
 
+	// RotateSubscriptionSecret replaces the signing secret of a tenant's
+	// live subscription and returns it; store.ErrNotFound when the tenant
+	// has no such subscription or it is deleted.
+	RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time) (store.Subscription, error)
+
 	// Attempts lists the latest attempts of a tenant's subscription, newest
 	// first.
 	Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]store.Attempt, error)

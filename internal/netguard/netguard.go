@@ -80,7 +80,13 @@ type Guard struct {
 
 // Error is a callback URL that must be refused; its message tells the caller
 // what to fix.
-type Error struct{ Reason string }
+type Error struct {
+	Reason string
+	// Temporary means the URL could not be checked right now (DNS did not
+	// answer): the same registration may succeed later, so the API answers
+	// 503 rather than 422.
+	Temporary bool
+}
 
 func (e *Error) Error() string { return e.Reason }
 
@@ -102,6 +108,12 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Parse's error quotes the whole URL, signature included: only
+		// its cause is shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return refuse("callbackUrl is not a valid URL: %v", err)
 	}
 	if !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
@@ -131,7 +143,16 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	defer cancel()
 	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return refuse("callbackUrl host %q does not resolve: %v", host, err)
+		// The resolver's error names the DNS server it asked: the
+		// publisher's internal network, not the caller's business.
+		var de *net.DNSError
+		if errors.As(err, &de) && !de.IsNotFound && (de.IsTemporary || de.IsTimeout) {
+			return &Error{Reason: fmt.Sprintf("callbackUrl host %q could not be resolved right now; retry later", host), Temporary: true}
+		}
+		if ctx.Err() != nil {
+			return &Error{Reason: fmt.Sprintf("callbackUrl host %q could not be resolved in time; retry later", host), Temporary: true}
+		}
+		return refuse("callbackUrl host %q does not resolve: check the host name", host)
 	}
 	for _, a := range addrs {
 		if why := Blocked(a); why != "" {

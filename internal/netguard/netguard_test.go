@@ -77,3 +77,15 @@ func TestControlRefusesAtDialTime(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 }
+
+// TestCheckURLErrorsHideTheQuery: a registration's error is shown to the
+// caller and may be logged; it never quotes the signature back.
+func TestCheckURLErrorsHideTheQuery(t *testing.T) {
+	t.Parallel()
+	g := &netguard.Guard{}
+	for _, raw := range []string{"https://exa mple.com/?sig=CANARY", "https://%zz/?sig=CANARY", "http://127.0.0.1/?sig=CANARY"} {
+		err := g.CheckURL(context.Background(), raw)
+		require.Error(t, err, raw)
+		require.NotContains(t, err.Error(), "CANARY", raw)
+	}
+}

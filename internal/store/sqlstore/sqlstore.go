@@ -498,6 +498,23 @@ func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string, now
 	return err
 }
 
+// RotateSubscriptionSecret replaces the signing secret of a tenant's live
+// subscription. ErrNotFound means the tenant has no such subscription, or
+// it is deleted: a deleted subscription keeps no usable secret.
+func (s *Store) RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time) (store.Subscription, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET secret = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), secret, micros(now), tenantID, id)
+	if err != nil {
+		return store.Subscription{}, fmt.Errorf("rotate subscription secret: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Subscription{}, fmt.Errorf("rotate subscription secret: %w", err)
+	} else if n == 0 {
+		return store.Subscription{}, store.ErrNotFound
+	}
+	return s.Subscription(ctx, tenantID, id)
+}
+
 // ActiveSubscriptionsTx lists the active subscriptions of a tenant's
 // trigger inside the publishing transaction.
 func (s *Store) ActiveSubscriptionsTx(ctx context.Context, tx *sql.Tx, tenantID, trigger string) ([]store.Subscription, error) {
