@@ -381,6 +381,11 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnprocessableEntity, code, ie.Error())
 			return
 		}
+		var ce *store.IdempotencyConflictError
+		if errors.As(err, &ce) {
+			writeError(w, http.StatusConflict, "idempotency_conflict", ce.Error())
+			return
+		}
 		a.internalError(w, r, err)
 		return
 	}

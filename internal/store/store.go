@@ -13,6 +13,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -113,7 +114,8 @@ type Event struct {
 	ID       string
 	TenantID string
 	Type     string
-	// IdempotencyKey is the publisher's own id, unique per tenant.
+	// IdempotencyKey is the publisher's own id, unique per tenant and
+	// event type.
 	IdempotencyKey string
 	Data           []byte
 	CreatedAt      time.Time
@@ -127,6 +129,22 @@ type EventParams struct {
 	IdempotencyKey string
 	Data           []byte
 	Now            time.Time
+}
+
+// IdempotencyConflictError is an event whose idempotency key the tenant
+// already used for an event of the same type with different data. Answering
+// it as a duplicate would lose the new data silently, and storing it would
+// break the key's promise; the request is refused and nothing is stored.
+type IdempotencyConflictError struct {
+	// Index is the event's position in the request.
+	Index int
+	// Key and Type name the key; EventID is the earlier event holding it.
+	Key, Type, EventID string
+}
+
+func (e *IdempotencyConflictError) Error() string {
+	return fmt.Sprintf("events[%d]: id %q was already used for a %s event with different data (event %s); publish new data under a new id",
+		e.Index, e.Key, e.Type, e.EventID)
 }
 
 // InsertedEvent is the outcome of appending one event: the event as stored,

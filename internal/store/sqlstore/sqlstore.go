@@ -6,6 +6,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -557,7 +558,10 @@ func rowsPlaceholders(n, cols int) string {
 }
 
 // InsertEventsTx appends events to the log inside tx. An event whose
-// idempotency key the tenant already used is not inserted again.
+// idempotency key the tenant already used for the same type, with the same
+// data, is not inserted again: it is answered as a duplicate of the earlier
+// one. With different data it is a *store.IdempotencyConflictError, and
+// the caller must roll tx back (part of the request may be inserted).
 func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.EventParams) ([]store.InsertedEvent, error) {
 	inserted := make(map[string]store.Event, len(events))
 	for start := 0; start < len(events); start += insertChunk {
@@ -572,7 +576,7 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 		}
 		rows, err := tx.QueryContext(ctx, s.q(`INSERT INTO triggerd_event (id, tenant_id, type, idempotency_key, data, created_at)
 			VALUES `+rowsPlaceholders(len(chunk), 6)+`
-			ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			ON CONFLICT (tenant_id, type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 			RETURNING `+eventColumns), args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert events: %w", err)
@@ -590,8 +594,9 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 			return nil, fmt.Errorf("insert events: %w", err)
 		}
 	}
-	// Rows not returned hit an idempotency key used before (or earlier in
-	// this same call): answer with the event that holds the key.
+	// Rows not returned hit an idempotency key used before for the same
+	// type (or earlier in this same call): answer with the event that holds
+	// the key, if it carries the same data.
 	out := make([]store.InsertedEvent, len(events))
 	for i, p := range events {
 		if e, ok := inserted[p.ID]; ok {
@@ -599,9 +604,12 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 			continue
 		}
 		e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM triggerd_event
-			WHERE tenant_id = ? AND idempotency_key = ?`), p.TenantID, p.IdempotencyKey))
+			WHERE tenant_id = ? AND type = ? AND idempotency_key = ?`), p.TenantID, p.Type, p.IdempotencyKey))
 		if err != nil {
 			return nil, fmt.Errorf("insert events: find duplicate %q: %w", p.IdempotencyKey, err)
+		}
+		if !bytes.Equal(e.Data, p.Data) {
+			return nil, &store.IdempotencyConflictError{Index: i, Key: p.IdempotencyKey, Type: p.Type, EventID: e.ID}
 		}
 		out[i] = store.InsertedEvent{Event: e, Duplicate: true}
 	}
