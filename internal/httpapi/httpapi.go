@@ -20,6 +20,7 @@ import (
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/apikey"
+	"github.com/triggerd/triggerd/internal/ident"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -155,6 +156,14 @@ type tenantKey struct{}
 
 func (a *api) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Ids and names in the path reach the database and the logs: a
+		// control character is refused before either sees it.
+		for _, name := range []string{"id", "trigger"} {
+			if err := ident.Check("the path's "+name, r.PathValue(name)); err != nil {
+				writeError(w, http.StatusUnprocessableEntity, "invalid_request", err.Error())
+				return
+			}
+		}
 		tenant, err := apikey.Authenticate(r.Context(), a.Store, r.Header.Get(APIKeyHeader))
 		if errors.Is(err, apikey.ErrMissing) {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME`")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/internal/delivery"
+	"github.com/triggerd/triggerd/internal/ident"
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -108,6 +109,9 @@ func (p *Publisher) Validate(inputs []Input) error {
 		}
 		if len(in.ID) > IdempotencyKeyMaxLen {
 			return &InputError{Index: i, Path: "id", Message: fmt.Sprintf("is %d characters; at most %d", len(in.ID), IdempotencyKeyMaxLen)}
+		}
+		if err := ident.Check("the id", in.ID); err != nil {
+			return &InputError{Index: i, Path: "id", Message: err.Error()}
 		}
 		if len(bytes.TrimSpace(in.Data)) == 0 || bytes.Equal(bytes.TrimSpace(in.Data), []byte("null")) {
 			return &InputError{Index: i, Path: "data", Message: "is required: the notification body"}
