@@ -281,32 +281,6 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-type keysCmd struct {
-	Create keysCreateCmd `cmd:"" help:"Create an API key for a tenant (creating the tenant if new) and print it."`
-}
-
-type keysCreateCmd struct {
-	dbFlags
-	Tenant string `required:"" help:"Tenant that owns the key; every subscription and event belongs to one tenant."`
-}
-
-func (c *keysCreateCmd) Run() error {
-	ctx := context.Background()
-	db, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// Only the store: issuing a key needs no delivery engine, job queue
-	// client or connector definition.
-	key, err := triggerd.CreateAPIKey(ctx, db, c.Tenant)
-	if err != nil {
-		return err
-	}
-	fmt.Println(key)
-	return nil
-}
-
 type migrateCmd struct {
 	dbFlags
 }

@@ -85,13 +85,19 @@ func New(cfg Config) http.Handler {
 	a := &api{Config: cfg}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.health)
-	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(a.register))
-	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(a.list))
-	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(a.get))
-	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(a.deregister))
-	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/secret"), a.auth(a.rotateSecret))
-	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(a.events))
-	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(a.pollTrigger))
+	// Each route names the scope a key needs (apikey.Scope): the platform's
+	// connection registers, reads, deletes and polls; applications publish;
+	// admin keys do everything, keys and secrets included.
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.register))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(apikey.ScopeConnection, a.list))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeConnection, a.get))
+	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeConnection, a.deregister))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/secret"), a.auth(apikey.ScopeAdmin, a.rotateSecret))
+	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(apikey.ScopePublish, a.events))
+	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.pollTrigger))
+	mux.Handle(route(http.MethodPost, KeysPath), a.auth(apikey.ScopeAdmin, a.createKey))
+	mux.Handle(route(http.MethodGet, KeysPath), a.auth(apikey.ScopeAdmin, a.listKeys))
+	mux.Handle(route(http.MethodDelete, KeysPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.revokeKey))
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
@@ -152,9 +158,12 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-type tenantKey struct{}
+type apiKeyKey struct{}
 
-func (a *api) auth(next http.HandlerFunc) http.Handler {
+// auth authenticates the request's key and checks that it holds need.
+// The key is read from the store on every request (no cache), so a
+// revocation holds from the next request on every node.
+func (a *api) auth(need apikey.Scope, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Ids and names in the path reach the database and the logs: a
 		// control character is refused before either sees it.
@@ -164,24 +173,33 @@ func (a *api) auth(next http.HandlerFunc) http.Handler {
 				return
 			}
 		}
-		tenant, err := apikey.Authenticate(r.Context(), a.Store, r.Header.Get(APIKeyHeader))
-		if errors.Is(err, apikey.ErrMissing) {
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME`")
+		key, err := apikey.Verify(r.Context(), a.Store, r.Header.Get(APIKeyHeader), a.Now())
+		switch {
+		case errors.Is(err, apikey.ErrMissing):
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME --scope SCOPE`")
 			return
-		}
-		if errors.Is(err, apikey.ErrInvalid) {
+		case errors.Is(err, apikey.ErrRevoked), errors.Is(err, apikey.ErrExpired):
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the "+APIKeyHeader+" header holds no valid key ("+err.Error()+"): ask the tenant's admin for a new one")
+			return
+		case errors.Is(err, apikey.ErrInvalid):
 			writeError(w, http.StatusUnauthorized, "unauthorized", "the "+APIKeyHeader+" header holds no valid key")
 			return
-		}
-		if err != nil {
+		case err != nil:
 			a.internalError(w, r, err)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenant)))
+		if !apikey.Allows(key.Scopes, need) {
+			writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs a key with the %q scope (or %q); this key has %s",
+				r.Method, r.URL.Path, need, apikey.ScopeAdmin, strings.Join(key.Scopes, ", ")))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), apiKeyKey{}, key)))
 	})
 }
 
-func tenantOf(r *http.Request) store.Tenant { return r.Context().Value(tenantKey{}).(store.Tenant) }
+func tenantOf(r *http.Request) store.Tenant { return keyOf(r).Tenant }
+
+func keyOf(r *http.Request) store.APIKey { return r.Context().Value(apiKeyKey{}).(store.APIKey) }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -50,6 +50,26 @@ type APIKeyParams struct {
 	// KeyHash is the key's hash (apikey.Hash); the key itself is never
 	// stored.
 	KeyHash []byte
+	// ID names the key in lists and revocations; empty means a new one.
+	ID string
+	// Name is the operator's label for the key.
+	Name string
+	// Scopes are what the key may do (apikey's scopes); empty means admin,
+	// as every key issued before scopes existed.
+	Scopes []string
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time
+}
+
+// APIKey is an issued key as stored: never the key itself.
+type APIKey struct {
+	ID        string
+	Tenant    Tenant
+	Name      string
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
 }
 
 // SubscriptionState is the life-cycle state of a subscription.

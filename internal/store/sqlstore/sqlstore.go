@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -207,8 +209,21 @@ func (s *Store) CreateAPIKey(ctx context.Context, p store.APIKeyParams) (store.T
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at) VALUES (?, ?, ?)`),
-		p.KeyHash, t.ID, micros(p.Tenant.Now)); err != nil {
+	keyID := p.ID
+	if keyID == "" {
+		keyID = "key_" + ulid.Make().String()
+	}
+	scopes := strings.Join(p.Scopes, ",")
+	if scopes == "" {
+		scopes = "admin"
+	}
+	var expires any
+	if p.ExpiresAt != nil {
+		expires = micros(*p.ExpiresAt)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at, id, name, scopes, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		p.KeyHash, t.ID, micros(p.Tenant.Now), keyID, p.Name, scopes, expires); err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -252,6 +267,83 @@ func (s *Store) TenantByAPIKey(ctx context.Context, keyHash []byte) (store.Tenan
 		return t, fmt.Errorf("find tenant by api key: %w", err)
 	}
 	return t, err
+}
+
+const apiKeyColumns = `k.id, k.name, k.scopes, k.created_at, k.expires_at, k.revoked_at, t.id, t.name, t.created_at`
+
+func scanAPIKey(row rowScanner) (store.APIKey, error) {
+	var (
+		k                store.APIKey
+		scopes           string
+		created, tenCrea int64
+		expires, revoked sql.NullInt64
+	)
+	if err := row.Scan(&k.ID, &k.Name, &scopes, &created, &expires, &revoked, &k.Tenant.ID, &k.Tenant.Name, &tenCrea); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return k, store.ErrNotFound
+		}
+		return k, err
+	}
+	k.Scopes = strings.Split(scopes, ",")
+	k.CreatedAt = fromMicros(created)
+	k.Tenant.CreatedAt = fromMicros(tenCrea)
+	k.ExpiresAt = fromNullMicros(expires)
+	k.RevokedAt = fromNullMicros(revoked)
+	return k, nil
+}
+
+// APIKeyByHash finds a key by its hash, revoked and expired ones included:
+// the caller decides, and can say why a key no longer works. It reads the
+// database on every call, so a revocation holds on the next request on
+// every node.
+func (s *Store) APIKeyByHash(ctx context.Context, keyHash []byte) (store.APIKey, error) {
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyColumns+`
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id WHERE k.key_hash = ?`), keyHash))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return k, fmt.Errorf("find api key: %w", err)
+	}
+	return k, err
+}
+
+// APIKeys lists a tenant's keys, or every tenant's when tenantID is empty,
+// oldest first, revoked ones included.
+func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+apiKeyColumns+`
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id
+		WHERE ? = '' OR k.tenant_id = ? ORDER BY t.name, k.created_at, k.id`), tenantID, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []store.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list api keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return keys, nil
+}
+
+// RevokeAPIKey revokes a key of the tenant (of any tenant when tenantID is
+// empty) and returns it. Revoking a revoked key succeeds and keeps the
+// first revocation time; ErrNotFound means no such key.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) (store.APIKey, error) {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_api_key SET revoked_at = ?
+		WHERE id = ? AND (? = '' OR tenant_id = ?) AND revoked_at IS NULL`), micros(now), id, tenantID, tenantID); err != nil {
+		return store.APIKey{}, fmt.Errorf("revoke api key: %w", err)
+	}
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyColumns+`
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id
+		WHERE k.id = ? AND (? = '' OR k.tenant_id = ?)`), id, tenantID, tenantID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return k, fmt.Errorf("revoke api key: %w", err)
+	}
+	return k, err
 }
 
 const subscriptionColumns = `id, tenant_id, trigger_name, callback_url, filters, secret, state, state_reason,
