@@ -60,6 +60,10 @@ const (
 	// EventsBodyMaxDefault bounds a POST /v1/events request body.
 	EventsBodyMaxDefault = httpapi.EventsBodyMaxDefault
 
+	// SecretGraceDefault is how long a rotated-out subscription secret
+	// still signs deliveries.
+	SecretGraceDefault = httpapi.SecretGraceDefault
+
 	// APIKeyHeader is the header that carries API keys.
 	APIKeyHeader = httpapi.APIKeyHeader
 
@@ -129,6 +133,11 @@ type Config struct {
 	// EventsBodyMax bounds a POST /v1/events body; 0 means
 	// EventsBodyMaxDefault.
 	EventsBodyMax int64
+
+	// SecretGrace is how long after a secret rotation deliveries are also
+	// signed with the previous secret; 0 means SecretGraceDefault, negative
+	// means not at all.
+	SecretGrace time.Duration
 
 	// PollingRetryAfter is the Retry-After (whole seconds, at least 1s) of
 	// a polling trigger's response when nothing more waits; 0 means
@@ -244,6 +253,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Guard:         guard,
 		PublicURL:     cfg.PublicURL,
 		EventsBodyMax: cfg.EventsBodyMax,
+		SecretGrace:   cfg.SecretGrace,
 		Logger:        cfg.Logger,
 		Extra:         routes,
 		Poller:        poller,

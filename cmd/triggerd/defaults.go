@@ -27,6 +27,7 @@ func defaultVars() kong.Vars {
 	}
 	return kong.Vars{
 		"delivery_timeout":         shortDuration(triggerd.DeliveryTimeoutDefault),
+		"secret_grace":             shortDuration(triggerd.SecretGraceDefault),
 		"retry_schedule":           strings.Join(schedule, ","),
 		"workers":                  strconv.Itoa(triggerd.DeliveryWorkersDefault),
 		"fast_path_slots":          strconv.Itoa(delivery.FastPathSlotsMin),

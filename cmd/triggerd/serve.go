@@ -57,6 +57,7 @@ type serveCmd struct {
 	HostConcurrency         int           `name:"host-concurrency" env:"TRIGGERD_HOST_CONCURRENCY" default:"${host_concurrency}" help:"Attempts in flight to one receiver host at once (at least 1)."`
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"TRIGGERD_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"On SIGTERM or SIGINT, how long attempts in flight may take to finish (new requests are answered 503 meanwhile). An attempt still running then is abandoned unrecorded and made again after the restart."`
 	RescueAfter             time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
+	SecretGrace             time.Duration `name:"secret-grace" env:"TRIGGERD_SECRET_GRACE" default:"${secret_grace}" help:"After POST /v1/webhooks/{id}/secret, how long deliveries are also signed with the previous secret (0s: not at all)."`
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
@@ -121,6 +122,13 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	defer db.Close()
+	if c.SecretGrace < 0 {
+		return fmt.Errorf("--secret-grace is %s; give 0s (no grace) or more", c.SecretGrace)
+	}
+	secretGrace := c.SecretGrace
+	if secretGrace == 0 {
+		secretGrace = -1 // the library's "none"; its 0 means the default
+	}
 	p, err := triggerd.New(ctx, db, triggerd.Config{
 		Catalog:                 cat,
 		PublicURL:               publicURL,
@@ -135,6 +143,7 @@ func (c *serveCmd) Run() error {
 		PollingPageSize:         c.PollingPageSize,
 		EventRetention:          c.EventRetention,
 		TriggerStateKey:         []byte(c.TriggerStateKey),
+		SecretGrace:             secretGrace,
 		Logger:                  logger,
 	})
 	if err != nil {

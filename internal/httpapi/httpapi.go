@@ -37,6 +37,11 @@ const (
 	// EventsBodyMaxDefault bounds a publish request unless configured.
 	EventsBodyMaxDefault = 5 << 20
 
+	// SecretGraceDefault is how long, after a rotation, deliveries are
+	// also signed with the previous secret: a day for the receiver's owner
+	// to switch to the new one.
+	SecretGraceDefault = 24 * time.Hour
+
 	// AttemptsShown is how many recent attempts GET /v1/webhooks/{id} returns.
 	AttemptsShown = 20
 
@@ -64,6 +69,10 @@ type Config struct {
 	// Poller answers GET /v1/trigger/{trigger}, the polling triggers
 	// (poll.go); nil answers 404 there.
 	Poller *poll.Poller
+	// SecretGrace is how long after POST /v1/webhooks/{id}/secret the
+	// previous secret still signs deliveries; 0 means SecretGraceDefault,
+	// negative means none.
+	SecretGrace time.Duration
 }
 
 type api struct {
@@ -81,6 +90,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SecretGrace == 0 {
+		cfg.SecretGrace = SecretGraceDefault
+	}
+	cfg.SecretGrace = max(cfg.SecretGrace, 0)
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	a := &api{Config: cfg}
 	mux := http.NewServeMux()

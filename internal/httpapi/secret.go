@@ -21,7 +21,10 @@ func credentialView(v subscriptionView, s store.Subscription) subscriptionView {
 }
 
 // rotateSecret answers POST /v1/webhooks/{id}/secret: a new signing secret,
-// shown once in the answer. A deleted subscription has no secret to rotate.
+// shown once in the answer. Until SecretGrace has passed, deliveries carry a
+// signature with the new and one with the previous secret, so the receiver
+// can switch without losing notifications. A deleted subscription has no
+// secret to rotate.
 func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	tenant := tenantOf(r)
 	id := r.PathValue("id")
@@ -30,7 +33,7 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		a.internalError(w, r, err)
 		return
 	}
-	sub, err := a.Store.RotateSubscriptionSecret(r.Context(), tenant.ID, id, secret, a.Now())
+	sub, err := a.Store.RotateSubscriptionSecret(r.Context(), tenant.ID, id, secret, a.Now(), a.SecretGrace)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no live webhook with this id (a deleted one keeps no secret)")
 		return

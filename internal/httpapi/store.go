@@ -32,9 +32,10 @@ type Store interface {
 	DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error
 
 	// RotateSubscriptionSecret replaces the signing secret of a tenant's
-	// live subscription and returns it; store.ErrNotFound when the tenant
-	// has no such subscription or it is deleted.
-	RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time) (store.Subscription, error)
+	// live subscription, keeping the old one for signing during grace, and
+	// returns it; store.ErrNotFound when the tenant has no such
+	// subscription or it is deleted.
+	RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time, grace time.Duration) (store.Subscription, error)
 
 	// APIKeys lists a tenant's keys, revoked ones included.
 	APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error)

@@ -223,7 +223,7 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 				continue
 			}
 			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID,
-				CallbackURL: sub.CallbackURL, Secret: sub.Secret, Data: ev.Data}
+				CallbackURL: sub.CallbackURL, Secret: sub.SigningSecrets(now), Data: ev.Data}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true
 				d.EventSeq = ev.Seq

@@ -99,7 +99,11 @@ type Subscription struct {
 	CallbackURL string
 	Filters     map[string]string
 	// Secret is the Standard Webhooks signing secret ("whsec_…").
-	Secret      string
+	Secret string
+	// PreviousSecret is the secret a rotation replaced; deliveries are
+	// signed with it too until PreviousSecretUntil.
+	PreviousSecret      string
+	PreviousSecretUntil *time.Time
 	State       SubscriptionState
 	StateReason string
 	CreatedAt   time.Time
@@ -114,6 +118,16 @@ type Subscription struct {
 	LastStatus          int
 	LastError           string
 	ConsecutiveFailures int
+}
+
+// SigningSecrets is what deliveries at now are signed with: the secret,
+// and the previous one while its grace lasts, space-separated (one
+// signature each, as Standard Webhooks allows).
+func (s Subscription) SigningSecrets(now time.Time) string {
+	if s.PreviousSecret != "" && s.PreviousSecretUntil != nil && now.Before(*s.PreviousSecretUntil) {
+		return s.Secret + " " + s.PreviousSecret
+	}
+	return s.Secret
 }
 
 // SubscriptionParams registers a subscription.

@@ -347,7 +347,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, now time.
 }
 
 const subscriptionColumns = `id, tenant_id, trigger_name, callback_url, filters, secret, state, state_reason,
-	created_at, updated_at`
+	created_at, updated_at, previous_secret, previous_secret_until`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -357,9 +357,10 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 		filters          string
 		state            string
 		created, updated int64
+		previousUntil    sql.NullInt64
 	)
 	err := row.Scan(&sub.ID, &sub.TenantID, &sub.Trigger, &sub.CallbackURL, &filters, &sub.Secret, &state, &sub.StateReason,
-		&created, &updated)
+		&created, &updated, &sub.PreviousSecret, &previousUntil)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return sub, store.ErrNotFound
@@ -369,6 +370,7 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 	sub.State = store.SubscriptionState(state)
 	sub.CreatedAt = fromMicros(created)
 	sub.UpdatedAt = fromMicros(updated)
+	sub.PreviousSecretUntil = fromNullMicros(previousUntil)
 	if err := json.Unmarshal([]byte(filters), &sub.Filters); err != nil {
 		return sub, fmt.Errorf("decode filters of %s: %w", sub.ID, err)
 	}
@@ -592,11 +594,19 @@ func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string, now
 }
 
 // RotateSubscriptionSecret replaces the signing secret of a tenant's live
-// subscription. ErrNotFound means the tenant has no such subscription, or
-// it is deleted: a deleted subscription keeps no usable secret.
-func (s *Store) RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time) (store.Subscription, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription SET secret = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), secret, micros(now), tenantID, id)
+// subscription. The replaced secret stays valid for signing until
+// now+grace (none when grace is 0); a rotation during another's grace
+// replaces that grace's secret. ErrNotFound means the tenant has no such
+// subscription, or it is deleted: a deleted subscription keeps no usable
+// secret.
+func (s *Store) RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time, grace time.Duration) (store.Subscription, error) {
+	keep, until := `secret`, any(micros(now.Add(grace)))
+	if grace <= 0 {
+		keep, until = `''`, nil
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
+		SET previous_secret = `+keep+`, previous_secret_until = ?, secret = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), until, secret, micros(now), tenantID, id)
 	if err != nil {
 		return store.Subscription{}, fmt.Errorf("rotate subscription secret: %w", err)
 	}
