@@ -104,10 +104,10 @@ type Subscription struct {
 	// signed with it too until PreviousSecretUntil.
 	PreviousSecret      string
 	PreviousSecretUntil *time.Time
-	State       SubscriptionState
-	StateReason string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	State               SubscriptionState
+	StateReason         string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 
 	// LastAttemptAt, LastStatus and LastError describe the latest delivery
 	// attempt; ConsecutiveFailures counts failed attempts since the last
