@@ -64,6 +64,11 @@ const (
 	// still signs deliveries.
 	SecretGraceDefault = httpapi.SecretGraceDefault
 
+	// RatePerSecondDefault is each tenant's and each key's API request
+	// rate, and RateBurstDefault the requests it may make at once.
+	RatePerSecondDefault = httpapi.RatePerSecondDefault
+	RateBurstDefault     = httpapi.RateBurstDefault
+
 	// APIKeyHeader is the header that carries API keys.
 	APIKeyHeader = httpapi.APIKeyHeader
 
@@ -138,6 +143,15 @@ type Config struct {
 	// signed with the previous secret; 0 means SecretGraceDefault, negative
 	// means not at all.
 	SecretGrace time.Duration
+
+	// RatePerSecond and KeyRatePerSecond bound each tenant's and each
+	// key's API requests (token buckets of RateBurst, in this process);
+	// 0 means RatePerSecondDefault, negative means unlimited. Over the
+	// rate, requests are answered 429 with Retry-After.
+	RatePerSecond    float64
+	KeyRatePerSecond float64
+	// RateBurst is the buckets' size; 0 means RateBurstDefault.
+	RateBurst int
 
 	// PollingRetryAfter is the Retry-After (whole seconds, at least 1s) of
 	// a polling trigger's response when nothing more waits; 0 means
@@ -254,6 +268,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		PublicURL:     cfg.PublicURL,
 		EventsBodyMax: cfg.EventsBodyMax,
 		SecretGrace:   cfg.SecretGrace,
+		RateLimit:     httpapi.RateLimit{TenantPerSecond: cfg.RatePerSecond, KeyPerSecond: cfg.KeyRatePerSecond, Burst: cfg.RateBurst},
 		Logger:        cfg.Logger,
 		Extra:         routes,
 		Poller:        poller,

@@ -57,6 +57,9 @@ type serveCmd struct {
 	HostConcurrency         int           `name:"host-concurrency" env:"TRIGGERD_HOST_CONCURRENCY" default:"${host_concurrency}" help:"Attempts in flight to one receiver host at once (at least 1)."`
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"TRIGGERD_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"On SIGTERM or SIGINT, how long attempts in flight may take to finish (new requests are answered 503 meanwhile). An attempt still running then is abandoned unrecorded and made again after the restart."`
 	RescueAfter             time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
+	RateLimit               float64       `name:"rate-limit" env:"TRIGGERD_RATE_LIMIT" default:"${rate_limit}" help:"API requests per second per tenant, in each process (0: unlimited); beyond it, 429 with Retry-After."`
+	KeyRateLimit            float64       `name:"key-rate-limit" env:"TRIGGERD_KEY_RATE_LIMIT" default:"${rate_limit}" help:"API requests per second per key, in each process (0: unlimited)."`
+	RateBurst               int           `name:"rate-burst" env:"TRIGGERD_RATE_BURST" default:"${rate_burst}" help:"Requests a tenant or key may make at once above its rate (at least 1)."`
 	SecretGrace             time.Duration `name:"secret-grace" env:"TRIGGERD_SECRET_GRACE" default:"${secret_grace}" help:"After POST /v1/webhooks/{id}/secret, how long deliveries are also signed with the previous secret (0s: not at all)."`
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
@@ -125,6 +128,15 @@ func (c *serveCmd) Run() error {
 	if c.SecretGrace < 0 {
 		return fmt.Errorf("--secret-grace is %s; give 0s (no grace) or more", c.SecretGrace)
 	}
+	if c.RateLimit < 0 || c.KeyRateLimit < 0 || c.RateBurst < 1 {
+		return fmt.Errorf("--rate-limit and --key-rate-limit take 0 (unlimited) or more, --rate-burst 1 or more")
+	}
+	unlimitedAtZero := func(v float64) float64 {
+		if v == 0 {
+			return -1 // the library's "unlimited"; its 0 means the default
+		}
+		return v
+	}
 	secretGrace := c.SecretGrace
 	if secretGrace == 0 {
 		secretGrace = -1 // the library's "none"; its 0 means the default
@@ -144,6 +156,9 @@ func (c *serveCmd) Run() error {
 		EventRetention:          c.EventRetention,
 		TriggerStateKey:         []byte(c.TriggerStateKey),
 		SecretGrace:             secretGrace,
+		RatePerSecond:           unlimitedAtZero(c.RateLimit),
+		KeyRatePerSecond:        unlimitedAtZero(c.KeyRateLimit),
+		RateBurst:               c.RateBurst,
 		Logger:                  logger,
 	})
 	if err != nil {

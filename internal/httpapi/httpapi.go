@@ -73,10 +73,13 @@ type Config struct {
 	// previous secret still signs deliveries; 0 means SecretGraceDefault,
 	// negative means none.
 	SecretGrace time.Duration
+	// RateLimit bounds each tenant's and each key's request rate.
+	RateLimit RateLimit
 }
 
 type api struct {
 	Config
+	limiters *limiters
 }
 
 // New returns the API handler.
@@ -95,7 +98,7 @@ func New(cfg Config) http.Handler {
 	}
 	cfg.SecretGrace = max(cfg.SecretGrace, 0)
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	a := &api{Config: cfg}
+	a := &api{Config: cfg, limiters: newLimiters(cfg.RateLimit)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.health)
 	// Each route names the scope a key needs (apikey.Scope): the platform's
@@ -199,6 +202,9 @@ func (a *api) auth(need apikey.Scope, next http.HandlerFunc) http.Handler {
 			return
 		case err != nil:
 			a.internalError(w, r, err)
+			return
+		}
+		if !a.limit(w, key) {
 			return
 		}
 		if !apikey.Allows(key.Scopes, need) {
