@@ -23,7 +23,9 @@ func TestRateLimits(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.call(t, http.MethodGet, "/v1/webhooks", "", nil, nil).StatusCode)
 		require.Equal(t, http.StatusOK, b.call(t, http.MethodGet, "/v1/webhooks", second.Key, nil, nil).StatusCode)
 		for _, key := range []string{"", second.Key} {
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			resp := b.call(t, http.MethodGet, "/v1/webhooks", key, nil, &e)
 			require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "every key of the tenant shares its bucket")
 			require.Equal(t, "rate_limited", e.Error.Code)
