@@ -35,6 +35,7 @@ import (
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
+	"github.com/triggerd/triggerd/internal/keyring"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -172,6 +173,14 @@ type Config struct {
 	// on first use. Changing it invalidates every state handed out.
 	TriggerStateKey []byte
 
+	// EncryptionKey is the keyring that encrypts callback URLs and
+	// subscription secrets at rest (AES-256-GCM): comma-separated 32-byte
+	// keys in base64; the first encrypts, all decrypt. Empty means, on
+	// SQLite, a key generated once and kept beside the database file
+	// (<file>.key, mode 0600); on PostgreSQL, no encryption (logged as a
+	// warning; triggerd serve refuses to run so).
+	EncryptionKey string
+
 	// Logger receives operational logs; nil discards them. Callback URLs and
 	// secrets are never logged.
 	Logger *slog.Logger
@@ -225,6 +234,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	st, err := openStore(ctx, db)
 	if err != nil {
+		return nil, err
+	}
+	if err := useKeyring(ctx, st, cfg.EncryptionKey, cfg.Logger); err != nil {
 		return nil, err
 	}
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateCallbacks}
@@ -281,6 +293,53 @@ const Version = "0.1.0"
 
 // openStore migrates db (triggerd's tables and the job queue's) and returns
 // the store on it.
+// useKeyring resolves the deployment's encryption keyring and gives it to
+// the store (keyring.Resolve says where it comes from).
+func useKeyring(ctx context.Context, st *sqlstore.Store, spec string, logger *slog.Logger) error {
+	file, err := st.SQLiteFile(ctx)
+	if err != nil {
+		return fmt.Errorf("triggerd: %w", err)
+	}
+	kr, generated, err := keyring.Resolve(spec, file, st.Dialect() == sqlstore.Postgres)
+	if errors.Is(err, keyring.ErrKeyRequired) {
+		// The command line refuses to serve PostgreSQL without a key; an
+		// embedding application that gives none keeps working, in clear,
+		// and is told so.
+		if logger != nil {
+			logger.Warn("no encryption key: callback URLs and secrets are stored in clear on PostgreSQL; set Config.EncryptionKey")
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("triggerd: %w", err)
+	}
+	if generated != "" && logger != nil {
+		logger.Warn("generated the key that encrypts callback URLs and secrets; back it up with the database, which cannot be read without it",
+			"file", generated)
+	}
+	st.SetKeyring(kr)
+	return nil
+}
+
+// ReencryptSubscriptions re-encrypts every stored callback URL and secret
+// with the first key of keyring (comma-separated base64 keys, the new one
+// first, the old ones after it), in batches, so the old keys can then be
+// dropped. It returns how many subscriptions it rewrote.
+func ReencryptSubscriptions(ctx context.Context, db *sql.DB, keys string, batch int) (int, error) {
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	if err := useKeyring(ctx, st, keys, nil); err != nil {
+		return 0, err
+	}
+	n, err := st.ReencryptSubscriptions(ctx, batch)
+	if err != nil {
+		return n, fmt.Errorf("triggerd: %w", err)
+	}
+	return n, nil
+}
+
 func openStore(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
 	dialect, err := sqlstore.DetectDialect(db)
 	if err != nil {

@@ -21,6 +21,32 @@ type keysCmd struct {
 	Create keysCreateCmd `cmd:"" help:"Create an API key for a tenant (creating the tenant if new) and print it: the only time it is shown."`
 	List   keysListCmd   `cmd:"" help:"List API keys: id, tenant, name, scopes, expiry, revocation. Never the keys themselves."`
 	Revoke keysRevokeCmd `cmd:"" help:"Revoke an API key by id; it stops working on the next request, on every node."`
+
+	RotateEncryption keysRotateEncryptionCmd `cmd:"" name:"rotate-encryption" help:"Re-encrypt every stored callback URL and secret with the first key of the keyring, in batches; then the old keys can be dropped."`
+}
+
+type keysRotateEncryptionCmd struct {
+	dbFlags
+	EncryptionKey string `name:"encryption-key" env:"TRIGGERD_ENCRYPTION_KEY" help:"The keyring: the new key first, then the old ones (comma-separated base64). Default on SQLite: the key file beside the database."`
+	Batch         int    `default:"500" help:"Subscriptions re-encrypted per transaction (at least 1)."`
+}
+
+func (c *keysRotateEncryptionCmd) Run() error {
+	if c.Batch < 1 {
+		return fmt.Errorf("--batch is %d; give 1 or more", c.Batch)
+	}
+	ctx := context.Background()
+	db, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := triggerd.ReencryptSubscriptions(ctx, db, c.EncryptionKey, c.Batch)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("re-encrypted %d subscriptions with the first key; the other keys of the keyring can now be removed\n", n)
+	return nil
 }
 
 type keysCreateCmd struct {

@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -55,4 +56,39 @@ func TestKeysCommands(t *testing.T) {
 		require.Error(t, err, args)
 		require.True(t, strings.HasPrefix(string(b), "triggerd: "), string(b))
 	}
+}
+
+// TestRotateEncryptionCommand re-encrypts a served database under a new
+// keyring, and checks that serve refuses PostgreSQL without a key.
+func TestRotateEncryptionCommand(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "triggerd.db")
+	srv := startServer(t, "--db", db)
+	key := strings.TrimSpace(run(t, "keys", "create", "--tenant", "acme", "--db", db))
+	resp, raw := post(t, "http://"+srv.addr+"/v1/webhooks/order.created", key, map[string]string{"callbackUrl": "http://127.0.0.1:9/hook?sig=x"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(raw))
+
+	rotate := func(keyring string) (string, error) {
+		cmd := exec.Command(binary, "keys", "rotate-encryption", "--db", db, "--batch", "1")
+		cmd.Env = append(os.Environ(), "TRIGGERD_ENCRYPTION_KEY="+keyring)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	newKey := "bmV3IHRyaWdnZXJkIHRlc3Qga2V5IC0gbm90IHNlY3I="
+	out, err := rotate(newKey + "," + os.Getenv("TRIGGERD_ENCRYPTION_KEY"))
+	require.NoError(t, err, out)
+	require.Contains(t, out, "re-encrypted 1 subscriptions")
+	out, err = rotate(newKey)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "re-encrypted 0 subscriptions", "the new key alone reads every row")
+	out, err = rotate(os.Getenv("TRIGGERD_ENCRYPTION_KEY"))
+	require.Error(t, err, "the old key alone no longer reads them")
+	require.Contains(t, out, "not in the keyring")
+	require.NotContains(t, out, newKey)
+
+	cmd := exec.Command(binary, "serve", "--db", "postgres://postgres@127.0.0.1:1/none", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "TRIGGERD_ENCRYPTION_KEY=")
+	b, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(b), "encryption key is required")
 }

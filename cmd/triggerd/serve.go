@@ -20,6 +20,7 @@ import (
 
 	"github.com/triggerd/triggerd"
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/keyring"
 	"github.com/triggerd/triggerd/internal/poll"
 )
 
@@ -28,8 +29,12 @@ type dbFlags struct {
 	DB string `name:"db" env:"TRIGGERD_DB" default:"triggerd.db" help:"Database: a SQLite file path (created if missing), or a postgres:// URL for several nodes on one PostgreSQL database."`
 }
 
+func (f dbFlags) isPostgres() bool {
+	return strings.HasPrefix(f.DB, "postgres://") || strings.HasPrefix(f.DB, "postgresql://")
+}
+
 func (f dbFlags) open(ctx context.Context) (*sql.DB, error) {
-	if strings.HasPrefix(f.DB, "postgres://") || strings.HasPrefix(f.DB, "postgresql://") {
+	if f.isPostgres() {
 		return triggerd.OpenPostgres(ctx, f.DB)
 	}
 	return triggerd.OpenSQLite(f.DB)
@@ -60,6 +65,7 @@ type serveCmd struct {
 	RateLimit               float64       `name:"rate-limit" env:"TRIGGERD_RATE_LIMIT" default:"${rate_limit}" help:"API requests per second per tenant, in each process (0: unlimited); beyond it, 429 with Retry-After."`
 	KeyRateLimit            float64       `name:"key-rate-limit" env:"TRIGGERD_KEY_RATE_LIMIT" default:"${rate_limit}" help:"API requests per second per key, in each process (0: unlimited)."`
 	RateBurst               int           `name:"rate-burst" env:"TRIGGERD_RATE_BURST" default:"${rate_burst}" help:"Requests a tenant or key may make at once above its rate (at least 1)."`
+	EncryptionKey           string        `name:"encryption-key" env:"TRIGGERD_ENCRYPTION_KEY" help:"Keyring that encrypts callback URLs and secrets at rest: comma-separated 32-byte base64 keys, the first encrypts, all decrypt (prefer the environment variable: flags show in ps). Default on SQLite: a key generated beside the database file (<db>.key); required on PostgreSQL."`
 	SecretGrace             time.Duration `name:"secret-grace" env:"TRIGGERD_SECRET_GRACE" default:"${secret_grace}" help:"After POST /v1/webhooks/{id}/secret, how long deliveries are also signed with the previous secret (0s: not at all)."`
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
@@ -99,6 +105,9 @@ func (c *serveCmd) Validate() error {
 
 func (c *serveCmd) Run() error {
 	logger := newLogger(c.LogLevel)
+	if c.isPostgres() && strings.TrimSpace(c.EncryptionKey) == "" {
+		return keyring.ErrKeyRequired
+	}
 	cat := catalog.Demo()
 	if c.Catalog != "" {
 		var err error
@@ -156,6 +165,7 @@ func (c *serveCmd) Run() error {
 		EventRetention:          c.EventRetention,
 		TriggerStateKey:         []byte(c.TriggerStateKey),
 		SecretGrace:             secretGrace,
+		EncryptionKey:           c.EncryptionKey,
 		RatePerSecond:           unlimitedAtZero(c.RateLimit),
 		KeyRatePerSecond:        unlimitedAtZero(c.KeyRateLimit),
 		RateBurst:               c.RateBurst,

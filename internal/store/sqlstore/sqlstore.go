@@ -8,7 +8,6 @@ package sqlstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/triggerd/triggerd/internal/keyring"
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -52,6 +52,26 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	queries sync.Map // query text with ? → the dialect's form
+	// keys encrypts callback URLs and secrets; nil stores them in clear.
+	keys *keyring.Keyring
+}
+
+// SetKeyring makes the store encrypt callback URLs and secrets with kr
+// (and key its callback index with it), and open what it sealed. Call it
+// before use. Values stored in clear before stay readable;
+// ReencryptSubscriptions seals them.
+func (s *Store) SetKeyring(kr *keyring.Keyring) { s.keys = kr }
+
+// openSubscription decrypts a scanned subscription's credentials.
+func (s *Store) openSubscription(sub *store.Subscription) error {
+	for _, f := range []*string{&sub.CallbackURL, &sub.Secret, &sub.PreviousSecret} {
+		v, err := s.keys.Open(*f, sub.ID)
+		if err != nil {
+			return fmt.Errorf("subscription %s: %w", sub.ID, err)
+		}
+		*f = v
+	}
+	return nil
 }
 
 // New returns a store on db. Call Migrate before use.
@@ -190,11 +210,6 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(v.Int64)
 	return &t
-}
-
-func callbackHash(url string) []byte {
-	h := sha256.Sum256([]byte(url))
-	return h[:]
 }
 
 // CreateAPIKey stores the hash of a new key for a tenant, creating the
@@ -396,36 +411,53 @@ func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionPara
 		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	hash := callbackHash(p.CallbackURL)
+	// The callback index is an HMAC with the keyring's first key; a row
+	// indexed with an older key (or, before encryption, a bare hash) is
+	// found too, so re-registering during a key rotation finds the
+	// subscription instead of duplicating it.
+	indexes := s.keys.Indexes(p.CallbackURL)
 	filters := encodeFilters(p.Filters)
 	now := micros(p.Now)
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_subscription
-		(id, tenant_id, trigger_name, callback_url, callback_hash, filters, secret, state, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
-		ON CONFLICT (tenant_id, trigger_name, callback_hash) WHERE state <> 'deleted' DO NOTHING`),
-		p.ID, p.TenantID, p.Trigger, p.CallbackURL, hash, filters, p.Secret, now, now)
+	existing, err := s.liveSubscriptionID(ctx, tx, p.TenantID, p.Trigger, indexes)
 	if err != nil {
 		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+	created := false
+	if existing == "" {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_subscription
+			(id, tenant_id, trigger_name, callback_url, callback_hash, filters, secret, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+			ON CONFLICT (tenant_id, trigger_name, callback_hash) WHERE state <> 'deleted' DO NOTHING`),
+			p.ID, p.TenantID, p.Trigger, s.keys.Seal(p.CallbackURL, p.ID), indexes[0], filters, s.keys.Seal(p.Secret, p.ID), now, now)
+		if err != nil {
+			return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+		}
+		created, existing = n == 1, p.ID
+		if !created { // registered concurrently, between the lookup and here
+			if existing, err = s.liveSubscriptionID(ctx, tx, p.TenantID, p.Trigger, indexes[:1]); err != nil {
+				return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+			}
+		}
 	}
-	created := n == 1
 	if !created {
 		// The same flow saved again: refresh what may have changed and bring
 		// a subscription that went inactive back to life, since the platform
 		// subscribing again proves the flow exists.
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
 			SET filters = ?, state = 'active', state_reason = '', updated_at = ?
-			WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
-			filters, now, p.TenantID, p.Trigger, hash); err != nil {
+			WHERE id = ?`), filters, now, existing); err != nil {
 			return store.Subscription{}, false, fmt.Errorf("create subscription: refresh existing: %w", err)
 		}
 	}
 	sub, err := scanSubscription(tx.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
-		FROM triggerd_subscription WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
-		p.TenantID, p.Trigger, hash))
+		FROM triggerd_subscription WHERE id = ?`), existing))
+	if err == nil {
+		err = s.openSubscription(&sub)
+	}
 	if err != nil {
 		return store.Subscription{}, false, fmt.Errorf("create subscription: read back: %w", err)
 	}
@@ -438,6 +470,23 @@ func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionPara
 		}
 	}
 	return sub, created, nil
+}
+
+// liveSubscriptionID finds the tenant's live subscription of a trigger
+// whose callback index is one of indexes; "" when there is none.
+func (s *Store) liveSubscriptionID(ctx context.Context, tx *sql.Tx, tenantID, trigger string, indexes [][]byte) (string, error) {
+	args := []any{tenantID, trigger}
+	for _, ix := range indexes {
+		args = append(args, ix)
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM triggerd_subscription
+		WHERE tenant_id = ? AND trigger_name = ? AND callback_hash IN (`+placeholders(len(indexes))+`) AND state <> 'deleted'
+		ORDER BY created_at, id LIMIT 1`), args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
 }
 
 // addHealth fills a subscription's last result and its failures since the
@@ -522,6 +571,9 @@ func (s *Store) addHealthMany(ctx context.Context, subs []store.Subscription) er
 func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE tenant_id = ? AND id = ?`), tenantID, id))
+	if err == nil {
+		err = s.openSubscription(&sub)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return sub, err
@@ -535,6 +587,9 @@ func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Su
 func (s *Store) SubscriptionByID(ctx context.Context, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE id = ?`), id))
+	if err == nil {
+		err = s.openSubscription(&sub)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return sub, fmt.Errorf("get subscription: %w", err)
 	}
@@ -552,6 +607,9 @@ func (s *Store) querySubscriptions(ctx context.Context, q interface {
 	var subs []store.Subscription
 	for rows.Next() {
 		sub, err := scanSubscription(rows)
+		if err == nil {
+			err = s.openSubscription(&sub)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -606,7 +664,7 @@ func (s *Store) RotateSubscriptionSecret(ctx context.Context, tenantID, id, secr
 	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
 		SET previous_secret = `+keep+`, previous_secret_until = ?, secret = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), until, secret, micros(now), tenantID, id)
+		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), until, s.keys.Seal(secret, id), micros(now), tenantID, id)
 	if err != nil {
 		return store.Subscription{}, fmt.Errorf("rotate subscription secret: %w", err)
 	}
