@@ -35,6 +35,7 @@ import (
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
+	"github.com/triggerd/triggerd/internal/keyring"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -59,6 +60,15 @@ const (
 
 	// EventsBodyMaxDefault bounds a POST /v1/events request body.
 	EventsBodyMaxDefault = httpapi.EventsBodyMaxDefault
+
+	// SecretGraceDefault is how long a rotated-out subscription secret
+	// still signs deliveries.
+	SecretGraceDefault = httpapi.SecretGraceDefault
+
+	// RatePerSecondDefault is each tenant's and each key's API request
+	// rate, and RateBurstDefault the requests it may make at once.
+	RatePerSecondDefault = httpapi.RatePerSecondDefault
+	RateBurstDefault     = httpapi.RateBurstDefault
 
 	// APIKeyHeader is the header that carries API keys.
 	APIKeyHeader = httpapi.APIKeyHeader
@@ -130,6 +140,20 @@ type Config struct {
 	// EventsBodyMaxDefault.
 	EventsBodyMax int64
 
+	// SecretGrace is how long after a secret rotation deliveries are also
+	// signed with the previous secret; 0 means SecretGraceDefault, negative
+	// means not at all.
+	SecretGrace time.Duration
+
+	// RatePerSecond and KeyRatePerSecond bound each tenant's and each
+	// key's API requests (token buckets of RateBurst, in this process);
+	// 0 means RatePerSecondDefault, negative means unlimited. Over the
+	// rate, requests are answered 429 with Retry-After.
+	RatePerSecond    float64
+	KeyRatePerSecond float64
+	// RateBurst is the buckets' size; 0 means RateBurstDefault.
+	RateBurst int
+
 	// PollingRetryAfter is the Retry-After (whole seconds, at least 1s) of
 	// a polling trigger's response when nothing more waits; 0 means
 	// PollingRetryAfterDefault.
@@ -148,6 +172,14 @@ type Config struct {
 	// same on every node. Empty means a random key stored in the database
 	// on first use. Changing it invalidates every state handed out.
 	TriggerStateKey []byte
+
+	// EncryptionKey is the keyring that encrypts callback URLs and
+	// subscription secrets at rest (AES-256-GCM): comma-separated 32-byte
+	// keys in base64; the first encrypts, all decrypt. Empty means, on
+	// SQLite, a key generated once and kept beside the database file
+	// (<file>.key, mode 0600); on PostgreSQL, no encryption (logged as a
+	// warning; triggerd serve refuses to run so).
+	EncryptionKey string
 
 	// Logger receives operational logs; nil discards them. Callback URLs and
 	// secrets are never logged.
@@ -204,6 +236,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := useKeyring(ctx, st, cfg.EncryptionKey, cfg.Logger); err != nil {
+		return nil, err
+	}
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateCallbacks}
 	poller, pruner, err := newPolling(st, cfg)
 	if err != nil {
@@ -244,6 +279,8 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Guard:         guard,
 		PublicURL:     cfg.PublicURL,
 		EventsBodyMax: cfg.EventsBodyMax,
+		SecretGrace:   cfg.SecretGrace,
+		RateLimit:     httpapi.RateLimit{TenantPerSecond: cfg.RatePerSecond, KeyPerSecond: cfg.KeyRatePerSecond, Burst: cfg.RateBurst},
 		Logger:        cfg.Logger,
 		Extra:         routes,
 		Poller:        poller,
@@ -253,6 +290,53 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 
 // Version is triggerd's version, sent in the User-Agent of deliveries.
 const Version = "0.1.0"
+
+// useKeyring resolves the deployment's encryption keyring and gives it to
+// the store (keyring.Resolve says where it comes from).
+func useKeyring(ctx context.Context, st *sqlstore.Store, spec string, logger *slog.Logger) error {
+	file, err := st.SQLiteFile(ctx)
+	if err != nil {
+		return fmt.Errorf("triggerd: %w", err)
+	}
+	kr, generated, err := keyring.Resolve(spec, file, st.Dialect() == sqlstore.Postgres)
+	if errors.Is(err, keyring.ErrKeyRequired) {
+		// The command line refuses to serve PostgreSQL without a key; an
+		// embedding application that gives none keeps working, in clear,
+		// and is told so.
+		if logger != nil {
+			logger.Warn("no encryption key: callback URLs and secrets are stored in clear on PostgreSQL; set Config.EncryptionKey")
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("triggerd: %w", err)
+	}
+	if generated != "" && logger != nil {
+		logger.Warn("generated the key that encrypts callback URLs and secrets; back it up with the database, which cannot be read without it",
+			"file", generated)
+	}
+	st.SetKeyring(kr)
+	return nil
+}
+
+// ReencryptSubscriptions re-encrypts every stored callback URL and secret
+// with the first key of keyring (comma-separated base64 keys, the new one
+// first, the old ones after it), in batches, so the old keys can then be
+// dropped. It returns how many subscriptions it rewrote.
+func ReencryptSubscriptions(ctx context.Context, db *sql.DB, keys string, batch int) (int, error) {
+	st, err := openStore(ctx, db, nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := useKeyring(ctx, st, keys, nil); err != nil {
+		return 0, err
+	}
+	n, err := st.ReencryptSubscriptions(ctx, batch)
+	if err != nil {
+		return n, fmt.Errorf("triggerd: %w", err)
+	}
+	return n, nil
+}
 
 // Migrate brings db's schema (triggerd's tables and its job queue's) to this
 // version. New does it too; this is for migrating ahead of a rolling upgrade.

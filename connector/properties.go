@@ -62,7 +62,7 @@ func (g *generator) properties() (*apiProperties, error) {
 		Type: "securestring",
 		UIDefinition: uiDefinition{
 			DisplayName: "API Key",
-			Description: fmt.Sprintf("The API key for %s, sent in the %s header.", g.cat.Connector.Title, APIKeyHeader),
+			Description: fmt.Sprintf("A connection-scoped API key for %s (triggerd keys create --scope connection), sent in the %s header.", g.cat.Connector.Title, APIKeyHeader),
 			Tooltip:     "Provide your API key",
 			Constraints: constraints{TabIndex: 2, ClearText: false, Required: "true"},
 		},

@@ -28,6 +28,9 @@ func defaultVars() kong.Vars {
 	}
 	return kong.Vars{
 		"delivery_timeout":         shortDuration(triggerd.DeliveryTimeoutDefault),
+		"secret_grace":             shortDuration(triggerd.SecretGraceDefault),
+		"rate_limit":               strconv.Itoa(triggerd.RatePerSecondDefault),
+		"rate_burst":               strconv.Itoa(triggerd.RateBurstDefault),
 		"retry_schedule":           strings.Join(schedule, ","),
 		"workers":                  strconv.Itoa(triggerd.DeliveryWorkersDefault),
 		"fast_path_slots":          strconv.Itoa(delivery.FastPathSlotsMin),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/alecthomas/kong"
 )
@@ -34,9 +35,19 @@ func main() {
 		defaultVars(),
 	)
 	if err := ctx.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "triggerd:", err)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(exitCode(err))
 	}
+}
+
+// errorLine is err as the one line printed on failure, with one
+// "triggerd:" prefix: the library already starts its own errors with it.
+func errorLine(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "triggerd: ") {
+		return msg
+	}
+	return "triggerd: " + msg
 }
 
 // exitCoder lets a command choose its exit status (lint exits 1 on findings).

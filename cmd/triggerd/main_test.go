@@ -43,6 +43,11 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	// serve on PostgreSQL requires a keyring; the processes of every test
+	// share one (on SQLite it replaces the key file beside each database).
+	if os.Getenv("TRIGGERD_ENCRYPTION_KEY") == "" {
+		os.Setenv("TRIGGERD_ENCRYPTION_KEY", "dHJpZ2dlcmQgdGVzdCBrZXkgLSBub3QgYSBzZWNyZXQ=")
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/triggerd/triggerd"
 	"github.com/triggerd/triggerd/catalog"
+	"github.com/triggerd/triggerd/internal/keyring"
 	"github.com/triggerd/triggerd/internal/poll"
 )
 
@@ -28,8 +29,12 @@ type dbFlags struct {
 	DB string `name:"db" env:"TRIGGERD_DB" default:"triggerd.db" help:"Database: a SQLite file path (created if missing), or a postgres:// URL for several nodes on one PostgreSQL database."`
 }
 
+func (f dbFlags) isPostgres() bool {
+	return strings.HasPrefix(f.DB, "postgres://") || strings.HasPrefix(f.DB, "postgresql://")
+}
+
 func (f dbFlags) open(ctx context.Context) (*sql.DB, error) {
-	if strings.HasPrefix(f.DB, "postgres://") || strings.HasPrefix(f.DB, "postgresql://") {
+	if f.isPostgres() {
 		return triggerd.OpenPostgres(ctx, f.DB)
 	}
 	return triggerd.OpenSQLite(f.DB)
@@ -57,6 +62,11 @@ type serveCmd struct {
 	HostConcurrency         int           `name:"host-concurrency" env:"TRIGGERD_HOST_CONCURRENCY" default:"${host_concurrency}" help:"Attempts in flight to one receiver host at once (at least 1)."`
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"TRIGGERD_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"On SIGTERM or SIGINT, how long attempts in flight may take to finish (new requests are answered 503 meanwhile). An attempt still running then is abandoned unrecorded and made again after the restart."`
 	RescueAfter             time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
+	RateLimit               float64       `name:"rate-limit" env:"TRIGGERD_RATE_LIMIT" default:"${rate_limit}" help:"API requests per second per tenant, in each process (0: unlimited); beyond it, 429 with Retry-After."`
+	KeyRateLimit            float64       `name:"key-rate-limit" env:"TRIGGERD_KEY_RATE_LIMIT" default:"${rate_limit}" help:"API requests per second per key, in each process (0: unlimited)."`
+	RateBurst               int           `name:"rate-burst" env:"TRIGGERD_RATE_BURST" default:"${rate_burst}" help:"Requests a tenant or key may make at once above its rate (at least 1)."`
+	EncryptionKey           string        `name:"encryption-key" env:"TRIGGERD_ENCRYPTION_KEY" help:"Keyring that encrypts callback URLs and secrets at rest: comma-separated 32-byte base64 keys, the first encrypts, all decrypt (prefer the environment variable: flags show in ps). Default on SQLite: a key generated beside the database file (<db>.key); required on PostgreSQL."`
+	SecretGrace             time.Duration `name:"secret-grace" env:"TRIGGERD_SECRET_GRACE" default:"${secret_grace}" help:"After POST /v1/webhooks/{id}/secret, how long deliveries are also signed with the previous secret (0s: not at all)."`
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
@@ -95,6 +105,9 @@ func (c *serveCmd) Validate() error {
 
 func (c *serveCmd) Run() error {
 	logger := newLogger(c.LogLevel)
+	if c.isPostgres() && strings.TrimSpace(c.EncryptionKey) == "" {
+		return keyring.ErrKeyRequired
+	}
 	cat := catalog.Demo()
 	if c.Catalog != "" {
 		var err error
@@ -121,6 +134,22 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	defer db.Close()
+	if c.SecretGrace < 0 {
+		return fmt.Errorf("--secret-grace is %s; give 0s (no grace) or more", c.SecretGrace)
+	}
+	if c.RateLimit < 0 || c.KeyRateLimit < 0 || c.RateBurst < 1 {
+		return fmt.Errorf("--rate-limit and --key-rate-limit take 0 (unlimited) or more, --rate-burst 1 or more")
+	}
+	unlimitedAtZero := func(v float64) float64 {
+		if v == 0 {
+			return -1 // the library's "unlimited"; its 0 means the default
+		}
+		return v
+	}
+	secretGrace := c.SecretGrace
+	if secretGrace == 0 {
+		secretGrace = -1 // the library's "none"; its 0 means the default
+	}
 	p, err := triggerd.New(ctx, db, triggerd.Config{
 		Catalog:                 cat,
 		PublicURL:               publicURL,
@@ -135,6 +164,11 @@ func (c *serveCmd) Run() error {
 		PollingPageSize:         c.PollingPageSize,
 		EventRetention:          c.EventRetention,
 		TriggerStateKey:         []byte(c.TriggerStateKey),
+		SecretGrace:             secretGrace,
+		EncryptionKey:           c.EncryptionKey,
+		RatePerSecond:           unlimitedAtZero(c.RateLimit),
+		KeyRatePerSecond:        unlimitedAtZero(c.KeyRateLimit),
+		RateBurst:               c.RateBurst,
 		Logger:                  logger,
 	})
 	if err != nil {
@@ -279,32 +313,6 @@ func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // kong's enum already checked it
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
-type keysCmd struct {
-	Create keysCreateCmd `cmd:"" help:"Create an API key for a tenant (creating the tenant if new) and print it."`
-}
-
-type keysCreateCmd struct {
-	dbFlags
-	Tenant string `required:"" help:"Tenant that owns the key; every subscription and event belongs to one tenant."`
-}
-
-func (c *keysCreateCmd) Run() error {
-	ctx := context.Background()
-	db, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// Only the store: issuing a key needs no delivery engine, job queue
-	// client or connector definition.
-	key, err := triggerd.CreateAPIKey(ctx, db, c.Tenant)
-	if err != nil {
-		return err
-	}
-	fmt.Println(key)
-	return nil
 }
 
 type migrateCmd struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/internal/apikey"
+	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/storetest"
 )
 
@@ -101,4 +102,70 @@ func TestCreateRefusesEmptyTenant(t *testing.T) {
 	var tenants int
 	require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM triggerd_tenant`).Scan(&tenants))
 	require.Zero(t, tenants, "a refused key creates no tenant")
+}
+
+func TestParseScopes(t *testing.T) {
+	t.Parallel()
+	got, err := apikey.ParseScopes([]string{"connection,publish", "connection"})
+	require.NoError(t, err)
+	require.Equal(t, []apikey.Scope{apikey.ScopeConnection, apikey.ScopePublish}, got)
+	_, err = apikey.ParseScopes([]string{"root"})
+	require.ErrorContains(t, err, "connection, publish, admin")
+	_, err = apikey.ParseScopes(nil)
+	require.ErrorContains(t, err, "at least one scope")
+
+	require.True(t, apikey.Allows([]string{"connection"}, apikey.ScopeConnection))
+	require.False(t, apikey.Allows([]string{"connection"}, apikey.ScopePublish))
+	require.False(t, apikey.Allows([]string{"publish"}, apikey.ScopeAdmin))
+	require.True(t, apikey.Allows([]string{"admin"}, apikey.ScopePublish), "admin implies every scope")
+	require.False(t, apikey.Allows(nil, apikey.ScopeConnection))
+}
+
+func TestParseLifetime(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "12h": 12 * time.Hour, "1d": 24 * time.Hour} {
+		got, err := apikey.ParseLifetime(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"0d", "-1d", "0s", "x", "d", "99999999999d", "87601h", "1.5d"} {
+		_, err := apikey.ParseLifetime(in)
+		require.Error(t, err, in)
+	}
+}
+
+// TestVerifyExpiryAndRevocation: an expired or revoked key stops working,
+// and says which; scopes come back with the key.
+func TestVerifyExpiryAndRevocation(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		ctx := context.Background()
+		st := be.Store(t)
+		now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+		is, err := apikey.CreateWith(ctx, st, "acme", apikey.Options{Name: "flow", Scopes: []apikey.Scope{apikey.ScopeConnection}, Lifetime: time.Hour}, now)
+		require.NoError(t, err)
+		k, err := apikey.Verify(ctx, st, is.Key, now.Add(59*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, []string{"connection"}, k.Scopes)
+		require.Equal(t, "flow", k.Name)
+		require.Equal(t, is.ID, k.ID)
+		_, err = apikey.Verify(ctx, st, is.Key, now.Add(time.Hour))
+		require.ErrorIs(t, err, apikey.ErrExpired)
+
+		forever, err := apikey.CreateWith(ctx, st, "acme", apikey.Options{Scopes: []apikey.Scope{apikey.ScopePublish}}, now)
+		require.NoError(t, err)
+		_, err = apikey.Verify(ctx, st, forever.Key, now.Add(100*365*24*time.Hour))
+		require.NoError(t, err, "no lifetime, no expiry")
+		_, err = st.RevokeAPIKey(ctx, is.Tenant.ID, forever.ID, now)
+		require.NoError(t, err)
+		_, err = apikey.Verify(ctx, st, forever.Key, now)
+		require.ErrorIs(t, err, apikey.ErrRevoked)
+
+		_, err = st.RevokeAPIKey(ctx, "ten_other", is.ID, now)
+		require.ErrorIs(t, err, store.ErrNotFound, "another tenant cannot revoke it")
+		_, err = apikey.CreateWith(ctx, st, "acme", apikey.Options{}, now)
+		require.ErrorContains(t, err, "at least one scope")
+		_, err = apikey.CreateWith(ctx, st, "ac\x00me", apikey.Options{Scopes: []apikey.Scope{apikey.ScopeAdmin}}, now)
+		require.ErrorContains(t, err, "U+0000")
+	})
 }

@@ -613,7 +613,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 		return nil
 	}
 	started := e.cfg.Now()
-	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
+	res := e.sender.send(ctx, sub.CallbackURL, sub.SigningSecrets(started), args.MessageID, body, started)
 	e.limit.release(sub.ID, host, isTimeout(res), res.Err == nil)
 	e.runWaiting(sub.ID)
 	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {

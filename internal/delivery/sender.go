@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd/internal/netguard"
+	"github.com/triggerd/triggerd/internal/redact"
 	"github.com/triggerd/triggerd/internal/signature"
 )
 
@@ -74,25 +75,32 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *
 // carries the platform's signature (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger) and Go's
 // client sends RawQuery unchanged.
 func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string, body []byte, now time.Time) Result {
-	signer, err := signature.NewSigner(secret)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
+	if err != nil {
+		// url.Parse quotes the URL it failed on: redacted like any other.
+		return Result{Err: fmt.Errorf("build request: %w", redact.Error(err))}
+	}
+	ts := now.Unix()
+	// secret holds the current secret and, while a rotation's grace lasts,
+	// the previous one (store.Subscription.SigningSecrets): one signature each.
+	sig, err := signature.SignAll(secret, messageID, ts, body)
 	if err != nil {
 		return Result{Err: fmt.Errorf("subscription secret: %w", err)}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
-	if err != nil {
-		return Result{Err: fmt.Errorf("build request: %w", err)}
-	}
-	ts := now.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.userAgent)
 	req.Header.Set("webhook-id", messageID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", signer.Sign(messageID, ts, body))
+	req.Header.Set("webhook-signature", sig)
 
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Duration: time.Since(start), Err: err}
+		// The client's error quotes the URL, query and signature included
+		// (`Post "https://…&sig=…": connection refused`); it becomes the
+		// attempt's stored error and log line, so it is redacted here, the
+		// one place every delivery error comes from.
+		return Result{Duration: time.Since(start), Err: redact.Error(err)}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax))
 	resp.Body.Close()

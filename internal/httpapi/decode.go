@@ -56,6 +56,9 @@ const callbackField = "callbackUrl"
 // unfiltered events. The callback URL's syntax and address are checked
 // separately (netguard).
 func DecodeRegistration(body []byte, tr *catalog.Trigger) (Registration, error) {
+	if err := CheckUTF8(body); err != nil {
+		return Registration{}, err
+	}
 	var fields map[string]json.RawMessage
 	if err := strictObject(body, &fields); err != nil {
 		return Registration{}, err
@@ -134,6 +137,9 @@ func filterValue(raw json.RawMessage) (string, error) {
 
 // DecodeEvents reads one event object or an array of them.
 func DecodeEvents(body []byte) ([]publish.Input, error) {
+	if err := CheckUTF8(body); err != nil {
+		return nil, err
+	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, invalid("the body is empty: send {\"type\":\"…\",\"data\":{…}} or an array of them")

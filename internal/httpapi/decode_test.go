@@ -68,6 +68,7 @@ func FuzzDecodeRegistration(f *testing.F) {
 			return
 		}
 		require.True(t, json.Valid(body))
+		require.True(t, utf8.Valid(body), "accepted bodies are UTF-8")
 		for k := range reg.Filters {
 			require.Equal(t, "status", k)
 		}
@@ -89,6 +90,7 @@ func FuzzDecodeEvents(f *testing.F) {
 			return
 		}
 		require.True(t, json.Valid(body))
+		require.True(t, utf8.Valid(body), "accepted bodies are UTF-8")
 		for _, in := range inputs {
 			require.True(t, utf8.ValidString(in.Type))
 			if len(in.Data) > 0 {

@@ -21,9 +21,11 @@ import (
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/apikey"
+	"github.com/triggerd/triggerd/internal/ident"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/redact"
 	"github.com/triggerd/triggerd/internal/signature"
 	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
@@ -36,6 +38,11 @@ const (
 
 	// EventsBodyMaxDefault bounds a publish request unless configured.
 	EventsBodyMaxDefault = 5 << 20
+
+	// SecretGraceDefault is how long, after a rotation, deliveries are
+	// also signed with the previous secret: a day for the receiver's owner
+	// to switch to the new one.
+	SecretGraceDefault = 24 * time.Hour
 
 	// AttemptsShown is how many recent attempts GET /v1/webhooks/{id} returns.
 	AttemptsShown = 20
@@ -67,10 +74,17 @@ type Config struct {
 	// Poller answers GET /v1/trigger/{trigger}, the polling triggers
 	// (poll.go); nil answers 404 there.
 	Poller *poll.Poller
+	// SecretGrace is how long after POST /v1/webhooks/{id}/secret the
+	// previous secret still signs deliveries; 0 means SecretGraceDefault,
+	// negative means none.
+	SecretGrace time.Duration
+	// RateLimit bounds each tenant's and each key's request rate.
+	RateLimit RateLimit
 }
 
 type api struct {
 	Config
+	limiters *limiters
 }
 
 // New returns the API handler.
@@ -87,16 +101,27 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SecretGrace == 0 {
+		cfg.SecretGrace = SecretGraceDefault
+	}
+	cfg.SecretGrace = max(cfg.SecretGrace, 0)
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	a := &api{Config: cfg}
+	a := &api{Config: cfg, limiters: newLimiters(cfg.RateLimit)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.health)
-	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(a.register))
-	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(a.list))
-	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(a.get))
-	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(a.deregister))
-	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(a.events))
-	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(a.pollTrigger))
+	// Each route names the scope a key needs (apikey.Scope): the platform's
+	// connection registers, reads, deletes and polls; applications publish;
+	// admin keys do everything, keys and secrets included.
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.register))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(apikey.ScopeConnection, a.list))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeConnection, a.get))
+	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeConnection, a.deregister))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/secret"), a.auth(apikey.ScopeAdmin, a.rotateSecret))
+	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(apikey.ScopePublish, a.events))
+	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.pollTrigger))
+	mux.Handle(route(http.MethodPost, KeysPath), a.auth(apikey.ScopeAdmin, a.createKey))
+	mux.Handle(route(http.MethodGet, KeysPath), a.auth(apikey.ScopeAdmin, a.listKeys))
+	mux.Handle(route(http.MethodDelete, KeysPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.revokeKey))
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
@@ -186,28 +211,51 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-type tenantKey struct{}
+type apiKeyKey struct{}
 
-func (a *api) auth(next http.HandlerFunc) http.Handler {
+// auth authenticates the request's key and checks that it holds need.
+// The key is read from the store on every request (no cache), so a
+// revocation holds from the next request on every node.
+func (a *api) auth(need apikey.Scope, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tenant, err := apikey.Authenticate(r.Context(), a.Store, r.Header.Get(APIKeyHeader))
-		if errors.Is(err, apikey.ErrMissing) {
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME`")
-			return
+		// Ids and names in the path reach the database and the logs: a
+		// control character is refused before either sees it.
+		for _, name := range []string{"id", "trigger"} {
+			if err := ident.Check("the path's "+name, r.PathValue(name)); err != nil {
+				writeError(w, http.StatusUnprocessableEntity, "invalid_request", err.Error())
+				return
+			}
 		}
-		if errors.Is(err, apikey.ErrInvalid) {
+		key, err := apikey.Verify(r.Context(), a.Store, r.Header.Get(APIKeyHeader), a.Now())
+		switch {
+		case errors.Is(err, apikey.ErrMissing):
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME --scope SCOPE`")
+			return
+		case errors.Is(err, apikey.ErrRevoked), errors.Is(err, apikey.ErrExpired):
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the "+APIKeyHeader+" header holds no valid key ("+err.Error()+"): ask the tenant's admin for a new one")
+			return
+		case errors.Is(err, apikey.ErrInvalid):
 			writeError(w, http.StatusUnauthorized, "unauthorized", "the "+APIKeyHeader+" header holds no valid key")
 			return
-		}
-		if err != nil {
+		case err != nil:
 			a.internalError(w, r, err)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenant)))
+		if !a.limit(w, key) {
+			return
+		}
+		if !apikey.Allows(key.Scopes, need) {
+			writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs a key with the %q scope (or %q); this key has %s",
+				r.Method, r.URL.Path, need, apikey.ScopeAdmin, strings.Join(key.Scopes, ", ")))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), apiKeyKey{}, key)))
 	})
 }
 
-func tenantOf(r *http.Request) store.Tenant { return r.Context().Value(tenantKey{}).(store.Tenant) }
+func tenantOf(r *http.Request) store.Tenant { return keyOf(r).Tenant }
+
+func keyOf(r *http.Request) store.APIKey { return r.Context().Value(apiKeyKey{}).(store.APIKey) }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -232,7 +280,7 @@ type subscriptionView struct {
 	CallbackURL         string            `json:"callbackUrl"`
 	Filters             map[string]string `json:"filters"`
 	CreatedAt           time.Time         `json:"createdAt"`
-	Secret              string            `json:"secret"`
+	Secret              string            `json:"secret,omitempty"`
 	Location            string            `json:"location"`
 	State               string            `json:"state"`
 	StateReason         string            `json:"stateReason,omitempty"`
@@ -267,14 +315,17 @@ func (a *api) location(id string) string {
 // route is a ServeMux pattern for a path under the API's version prefix.
 func route(method, path string) string { return method + " " + connector.APIVersionPath + path }
 
+// view is a subscription as every answer but its registration's 201 shows
+// it: the callback URL redacted (its query is the platform's signature, a
+// bearer credential) and no secret. credentialView adds them back.
 func (a *api) view(s store.Subscription) subscriptionView {
 	filters := s.Filters
 	if filters == nil {
 		filters = map[string]string{}
 	}
 	return subscriptionView{
-		ID: s.ID, Trigger: s.Trigger, CallbackURL: s.CallbackURL, Filters: filters, CreatedAt: s.CreatedAt,
-		Secret: s.Secret, Location: a.location(s.ID), State: string(s.State), StateReason: s.StateReason,
+		ID: s.ID, Trigger: s.Trigger, CallbackURL: redact.URL(s.CallbackURL), Filters: filters, CreatedAt: s.CreatedAt,
+		Location: a.location(s.ID), State: string(s.State), StateReason: s.StateReason,
 		LastAttemptAt: s.LastAttemptAt, LastStatus: s.LastStatus, LastError: s.LastError,
 		ConsecutiveFailures: s.ConsecutiveFailures,
 	}
@@ -302,6 +353,11 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.Guard.CheckURL(r.Context(), reg.CallbackURL); err != nil {
 		var ge *netguard.Error
+		if errors.As(err, &ge) && ge.Temporary {
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "unavailable", ge.Reason)
+			return
+		}
 		if errors.As(err, &ge) {
 			writeError(w, http.StatusUnprocessableEntity, "invalid_callback_url", ge.Reason)
 			return
@@ -329,7 +385,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	// platform keys its later DELETE on this header (§1.7), and answering the
 	// same Location makes re-subscription idempotent.
 	w.Header().Set("Location", a.location(sub.ID))
-	writeJSON(w, http.StatusCreated, a.view(sub))
+	writeJSON(w, http.StatusCreated, credentialView(a.view(sub), sub))
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
@@ -415,6 +471,11 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if writeOverloaded(w, err) {
+			return
+		}
+		var ce *store.IdempotencyConflictError
+		if errors.As(err, &ce) {
+			writeError(w, http.StatusConflict, "idempotency_conflict", ce.Error())
 			return
 		}
 		a.internalError(w, r, err)

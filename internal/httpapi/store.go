@@ -14,6 +14,7 @@ import (
 // sqlstore.Store satisfies it.
 type Store interface {
 	apikey.Finder
+	apikey.Creator
 
 	// CreateSubscription registers a callback, or returns the tenant's live
 	// subscription with the same trigger and callback URL (created=false),
@@ -29,6 +30,19 @@ type Store interface {
 	// DeleteSubscription marks a tenant's subscription deleted;
 	// store.ErrNotFound means the tenant never owned it.
 	DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error
+
+	// RotateSubscriptionSecret replaces the signing secret of a tenant's
+	// live subscription, keeping the old one for signing during grace, and
+	// returns it; store.ErrNotFound when the tenant has no such
+	// subscription or it is deleted.
+	RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time, grace time.Duration) (store.Subscription, error)
+
+	// APIKeys lists a tenant's keys, revoked ones included.
+	APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error)
+
+	// RevokeAPIKey revokes a tenant's key; store.ErrNotFound when the
+	// tenant has no such key.
+	RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) (store.APIKey, error)
 
 	// Attempts lists the latest attempts of a tenant's subscription, newest
 	// first.

@@ -23,23 +23,46 @@ const CallbackURLMaxLen = 16384
 // ResolveTimeoutDefault bounds the DNS lookup made at registration.
 const ResolveTimeoutDefault = 5 * time.Second
 
-// blockedPrefixes are special-purpose ranges netip's predicates do not cover.
-var blockedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, incl. broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: embeds an IPv4 address
-	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
-	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address
-	netip.MustParsePrefix("2001::/32"),       // Teredo
-	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
-	netip.MustParsePrefix("100::/64"),        // discard-only
-	netip.MustParsePrefix("2001:db8::/32"),   // documentation
-	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
-	netip.MustParsePrefix("198.51.100.0/24"), // documentation
-	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+// blockedPrefixes are the special-purpose ranges netip's predicates do not
+// cover: every entry of IANA's IPv4 and IPv6 Special-Purpose Address
+// Registries
+// (https://www.iana.org/assignments/iana-ipv4-special-registry/ and
+// https://www.iana.org/assignments/iana-ipv6-special-registry/), plus the
+// deprecated IPv6 forms that embed an IPv4 address or a local scope. Even
+// the entries IANA marks globally reachable (anycast relays, AS112) are
+// infrastructure, never a flow's callback; and the ranges that embed an IPv4
+// address (::/96, NAT64, 6to4, Teredo) could carry a private one past a
+// check that looks at the IPv6 form only.
+var blockedPrefixes = []struct {
+	prefix netip.Prefix
+	name   string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), `"this network" (RFC 791)`},
+	{netip.MustParsePrefix("100.64.0.0/10"), "shared address space, carrier-grade NAT (RFC 6598)"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignments (RFC 6890)"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation, TEST-NET-1 (RFC 5737)"},
+	{netip.MustParsePrefix("192.31.196.0/24"), "AS112-v4 (RFC 7535)"},
+	{netip.MustParsePrefix("192.52.193.0/24"), "AMT (RFC 7450)"},
+	{netip.MustParsePrefix("192.88.99.0/24"), "deprecated 6to4 relay anycast (RFC 7526)"},
+	{netip.MustParsePrefix("192.175.48.0/24"), "direct delegation AS112 service (RFC 7534)"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking (RFC 2544)"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation, TEST-NET-2 (RFC 5737)"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation, TEST-NET-3 (RFC 5737)"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved, limited broadcast included (RFC 1112, RFC 919)"},
+
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible IPv6, deprecated (RFC 4291)"},
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), "IPv4-translated (RFC 2765)"},
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64 well-known prefix, embeds an IPv4 address (RFC 6052)"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64 (RFC 8215)"},
+	{netip.MustParsePrefix("100::/64"), "discard-only (RFC 6666)"},
+	{netip.MustParsePrefix("100:0:0:1::/64"), "dummy IPv6 prefix (RFC 9780)"},
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignments, Teredo included (RFC 2928, RFC 4380)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation (RFC 3849)"},
+	{netip.MustParsePrefix("2002::/16"), "6to4, embeds an IPv4 address (RFC 3056)"},
+	{netip.MustParsePrefix("2620:4f:8000::/48"), "direct delegation AS112 service (RFC 7534)"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation (RFC 9637)"},
+	{netip.MustParsePrefix("5f00::/16"), "segment routing SIDs (RFC 9602)"},
+	{netip.MustParsePrefix("fec0::/10"), "site-local, deprecated (RFC 3879)"},
 }
 
 // Blocked reports why an address must not be a callback target, or "" if it
@@ -61,8 +84,8 @@ func Blocked(addr netip.Addr) string {
 		return "multicast address"
 	}
 	for _, p := range blockedPrefixes {
-		if p.Contains(addr) {
-			return "special-purpose address " + p.String()
+		if p.prefix.Contains(addr) {
+			return "special-purpose address in " + p.prefix.String() + ", " + p.name
 		}
 	}
 	return ""
@@ -80,7 +103,13 @@ type Guard struct {
 
 // Error is a callback URL that must be refused; its message tells the caller
 // what to fix.
-type Error struct{ Reason string }
+type Error struct {
+	Reason string
+	// Temporary means the URL could not be checked right now (DNS did not
+	// answer): the same registration may succeed later, so the API answers
+	// 503 rather than 422.
+	Temporary bool
+}
 
 func (e *Error) Error() string { return e.Reason }
 
@@ -102,6 +131,12 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Parse's error quotes the whole URL, signature included: only
+		// its cause is shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return refuse("callbackUrl is not a valid URL: %v", err)
 	}
 	if !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
@@ -131,7 +166,16 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	defer cancel()
 	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return refuse("callbackUrl host %q does not resolve: %v", host, err)
+		// The resolver's error names the DNS server it asked: the
+		// publisher's internal network, not the caller's business.
+		var de *net.DNSError
+		if errors.As(err, &de) && !de.IsNotFound && (de.IsTemporary || de.IsTimeout) {
+			return &Error{Reason: fmt.Sprintf("callbackUrl host %q could not be resolved right now; retry later", host), Temporary: true}
+		}
+		if ctx.Err() != nil {
+			return &Error{Reason: fmt.Sprintf("callbackUrl host %q could not be resolved in time; retry later", host), Temporary: true}
+		}
+		return refuse("callbackUrl host %q does not resolve: check the host name", host)
 	}
 	for _, a := range addrs {
 		if why := Blocked(a); why != "" {

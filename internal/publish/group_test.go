@@ -17,6 +17,7 @@ import (
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/storetest"
 )
 
@@ -119,7 +120,9 @@ func TestGroupCommit(t *testing.T) {
 		<-h.entered // the first group's commit is in progress
 
 		dupFirst := queue(t, b, publish.Tenant{ID: acme}, orderInput("order-1", 2))
-		dupSecond := queue(t, b, publish.Tenant{ID: acme}, orderInput("order-1", 3))
+		dupSecond := queue(t, b, publish.Tenant{ID: acme}, orderInput("order-1", 2))
+		// The same key with other data conflicts, and fails alone.
+		conflict := queue(t, b, publish.Tenant{ID: acme}, orderInput("order-1", 3))
 		// A tenant id that does not exist passes validation and fails
 		// inside the transaction, on the event's foreign key.
 		broken := queue(t, b, publish.Tenant{ID: "ten_missing"}, orderInput("", 4))
@@ -131,7 +134,7 @@ func TestGroupCommit(t *testing.T) {
 		_, err := b.p.Publish(b.ctx, publish.Tenant{ID: acme}, []publish.Input{{Type: "order.created", Data: json.RawMessage(`{"id": "one"}`)}})
 		var ie *publish.InputError
 		require.ErrorAs(t, err, &ie)
-		require.Equal(t, 6, publish.Waiting(b.p))
+		require.Equal(t, 7, publish.Waiting(b.p))
 
 		close(h.release)
 		a := <-first
@@ -146,6 +149,11 @@ func TestGroupCommit(t *testing.T) {
 		require.True(t, d2.results[0].Duplicate, "the same key twice in one group")
 		require.Equal(t, d1.results[0].ID, d2.results[0].ID)
 		require.Zero(t, d2.results[0].Deliveries)
+
+		c := <-conflict
+		var ce *store.IdempotencyConflictError
+		require.ErrorAs(t, c.err, &ce)
+		require.Nil(t, c.results)
 
 		br := <-broken
 		require.Error(t, br.err)

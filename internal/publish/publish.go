@@ -17,6 +17,7 @@ import (
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/internal/delivery"
+	"github.com/triggerd/triggerd/internal/ident"
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -119,6 +120,9 @@ func (p *Publisher) Validate(inputs []Input) error {
 		}
 		if len(in.ID) > IdempotencyKeyMaxLen {
 			return &InputError{Index: i, Path: "id", Message: fmt.Sprintf("is %d characters; at most %d", len(in.ID), IdempotencyKeyMaxLen)}
+		}
+		if err := ident.Check("the id", in.ID); err != nil {
+			return &InputError{Index: i, Path: "id", Message: err.Error()}
 		}
 		if len(bytes.TrimSpace(in.Data)) == 0 || bytes.Equal(bytes.TrimSpace(in.Data), []byte("null")) {
 			return &InputError{Index: i, Path: "data", Message: "is required: the notification body"}
@@ -225,6 +229,7 @@ func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, i
 	var err error
 	results := make([]Result, len(inserted))
 	var deliveries []delivery.Delivery
+	now := p.Now()
 	for i, ins := range inserted {
 		ev := ins.Event
 		results[i] = Result{ID: ev.ID, Type: ev.Type, IdempotencyKey: ev.IdempotencyKey, Duplicate: ins.Duplicate}
@@ -255,7 +260,7 @@ func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, i
 				continue
 			}
 			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID,
-				CallbackURL: sub.CallbackURL, Secret: sub.Secret, Data: ev.Data, Concurrency: tr.Concurrency}
+				CallbackURL: sub.CallbackURL, Secret: sub.SigningSecrets(now), Data: ev.Data, Concurrency: tr.Concurrency}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true
 				d.EventSeq = ev.Seq

@@ -64,3 +64,25 @@ func (s *Signer) Sign(id string, timestamp int64, body []byte) string {
 	out = base64.StdEncoding.AppendEncode(out, mac.Sum(sum[:0]))
 	return string(out)
 }
+
+// SignAll returns the webhook-signature header value signed with each of
+// secrets, space-separated, as Standard Webhooks allows so that a receiver
+// still verifying with the previous secret keeps working while a rotation's
+// grace period lasts
+// (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#signature-scheme).
+// secrets holds one or more serialized secrets separated by spaces.
+func SignAll(secrets, id string, timestamp int64, body []byte) (string, error) {
+	fields := strings.Fields(secrets)
+	if len(fields) == 0 {
+		return "", errors.New("no signing secret")
+	}
+	sigs := make([]string, len(fields))
+	for i, sec := range fields {
+		s, err := NewSigner(sec)
+		if err != nil {
+			return "", err
+		}
+		sigs[i] = s.Sign(id, timestamp, body)
+	}
+	return strings.Join(sigs, " "), nil
+}

@@ -53,3 +53,27 @@ func BenchmarkSign(b *testing.B) {
 		s.Sign("evt_01JD3", 1764244800, body)
 	}
 }
+
+func TestSignAll(t *testing.T) {
+	t.Parallel()
+	a, err := signature.NewSecret()
+	require.NoError(t, err)
+	b, err := signature.NewSecret()
+	require.NoError(t, err)
+	sa, err := signature.NewSigner(a)
+	require.NoError(t, err)
+	sb, err := signature.NewSigner(b)
+	require.NoError(t, err)
+	body := []byte(`{"id":1}`)
+	got, err := signature.SignAll(a+" "+b, "msg_1", 1700000000, body)
+	require.NoError(t, err)
+	require.Equal(t, sa.Sign("msg_1", 1700000000, body)+" "+sb.Sign("msg_1", 1700000000, body), got)
+	one, err := signature.SignAll(a, "msg_1", 1700000000, body)
+	require.NoError(t, err)
+	require.Equal(t, sa.Sign("msg_1", 1700000000, body), one)
+	_, err = signature.SignAll("", "m", 1, body)
+	require.Error(t, err)
+	_, err = signature.SignAll(a+" nope", "m", 1, body)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), a, "errors never quote a secret")
+}

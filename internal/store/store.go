@@ -13,6 +13,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -49,6 +50,26 @@ type APIKeyParams struct {
 	// KeyHash is the key's hash (apikey.Hash); the key itself is never
 	// stored.
 	KeyHash []byte
+	// ID names the key in lists and revocations; empty means a new one.
+	ID string
+	// Name is the operator's label for the key.
+	Name string
+	// Scopes are what the key may do (apikey's scopes); empty means admin,
+	// as every key issued before scopes existed.
+	Scopes []string
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time
+}
+
+// APIKey is an issued key as stored: never the key itself.
+type APIKey struct {
+	ID        string
+	Tenant    Tenant
+	Name      string
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
 }
 
 // SubscriptionState is the life-cycle state of a subscription.
@@ -78,11 +99,15 @@ type Subscription struct {
 	CallbackURL string
 	Filters     map[string]string
 	// Secret is the Standard Webhooks signing secret ("whsec_…").
-	Secret      string
-	State       SubscriptionState
-	StateReason string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Secret string
+	// PreviousSecret is the secret a rotation replaced; deliveries are
+	// signed with it too until PreviousSecretUntil.
+	PreviousSecret      string
+	PreviousSecretUntil *time.Time
+	State               SubscriptionState
+	StateReason         string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 
 	// LastAttemptAt, LastStatus and LastError describe the latest delivery
 	// attempt; ConsecutiveFailures counts failed attempts since the last
@@ -93,6 +118,16 @@ type Subscription struct {
 	LastStatus          int
 	LastError           string
 	ConsecutiveFailures int
+}
+
+// SigningSecrets is what deliveries at now are signed with: the secret,
+// and the previous one while its grace lasts, space-separated (one
+// signature each, as Standard Webhooks allows).
+func (s Subscription) SigningSecrets(now time.Time) string {
+	if s.PreviousSecret != "" && s.PreviousSecretUntil != nil && now.Before(*s.PreviousSecretUntil) {
+		return s.Secret + " " + s.PreviousSecret
+	}
+	return s.Secret
 }
 
 // SubscriptionParams registers a subscription.
@@ -113,7 +148,8 @@ type Event struct {
 	ID       string
 	TenantID string
 	Type     string
-	// IdempotencyKey is the publisher's own id, unique per tenant.
+	// IdempotencyKey is the publisher's own id, unique per tenant and
+	// event type.
 	IdempotencyKey string
 	Data           []byte
 	CreatedAt      time.Time
@@ -127,6 +163,22 @@ type EventParams struct {
 	IdempotencyKey string
 	Data           []byte
 	Now            time.Time
+}
+
+// IdempotencyConflictError is an event whose idempotency key the tenant
+// already used for an event of the same type with different data. Answering
+// it as a duplicate would lose the new data silently, and storing it would
+// break the key's promise; the request is refused and nothing is stored.
+type IdempotencyConflictError struct {
+	// Index is the event's position in the request.
+	Index int
+	// Key and Type name the key; EventID is the earlier event holding it.
+	Key, Type, EventID string
+}
+
+func (e *IdempotencyConflictError) Error() string {
+	return fmt.Sprintf("events[%d]: id %q was already used for a %s event with different data (event %s); publish new data under a new id",
+		e.Index, e.Key, e.Type, e.EventID)
 }
 
 // InsertedEvent is the outcome of appending one event: the event as stored,

@@ -26,7 +26,7 @@ func OpenSQLite(path string) (*sql.DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := openCachingSQLite("file:" + path + "?" + q.Encode())
+	db, err := openCachingSQLite(sqliteDSN(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

@@ -6,8 +6,8 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -20,6 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
+	"github.com/triggerd/triggerd/internal/keyring"
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -49,6 +52,26 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	queries sync.Map // query text with ? → the dialect's form
+	// keys encrypts callback URLs and secrets; nil stores them in clear.
+	keys *keyring.Keyring
+}
+
+// SetKeyring makes the store encrypt callback URLs and secrets with kr
+// (and key its callback index with it), and open what it sealed. Call it
+// before use. Values stored in clear before stay readable;
+// ReencryptSubscriptions seals them.
+func (s *Store) SetKeyring(kr *keyring.Keyring) { s.keys = kr }
+
+// openSubscription decrypts a scanned subscription's credentials.
+func (s *Store) openSubscription(sub *store.Subscription) error {
+	for _, f := range []*string{&sub.CallbackURL, &sub.Secret, &sub.PreviousSecret} {
+		v, err := s.keys.Open(*f, sub.ID)
+		if err != nil {
+			return fmt.Errorf("subscription %s: %w", sub.ID, err)
+		}
+		*f = v
+	}
+	return nil
 }
 
 // New returns a store on db. Call Migrate before use.
@@ -189,11 +212,6 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	return &t
 }
 
-func callbackHash(url string) []byte {
-	h := sha256.Sum256([]byte(url))
-	return h[:]
-}
-
 // CreateAPIKey stores the hash of a new key for a tenant, creating the
 // tenant if it is new.
 func (s *Store) CreateAPIKey(ctx context.Context, p store.APIKeyParams) (store.Tenant, error) {
@@ -206,8 +224,21 @@ func (s *Store) CreateAPIKey(ctx context.Context, p store.APIKeyParams) (store.T
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at) VALUES (?, ?, ?)`),
-		p.KeyHash, t.ID, micros(p.Tenant.Now)); err != nil {
+	keyID := p.ID
+	if keyID == "" {
+		keyID = "key_" + ulid.Make().String()
+	}
+	scopes := strings.Join(p.Scopes, ",")
+	if scopes == "" {
+		scopes = "admin"
+	}
+	var expires any
+	if p.ExpiresAt != nil {
+		expires = micros(*p.ExpiresAt)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_api_key (key_hash, tenant_id, created_at, id, name, scopes, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		p.KeyHash, t.ID, micros(p.Tenant.Now), keyID, p.Name, scopes, expires); err != nil {
 		return store.Tenant{}, fmt.Errorf("create api key: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -253,8 +284,85 @@ func (s *Store) TenantByAPIKey(ctx context.Context, keyHash []byte) (store.Tenan
 	return t, err
 }
 
+const apiKeyColumns = `k.id, k.name, k.scopes, k.created_at, k.expires_at, k.revoked_at, t.id, t.name, t.created_at`
+
+func scanAPIKey(row rowScanner) (store.APIKey, error) {
+	var (
+		k                store.APIKey
+		scopes           string
+		created, tenCrea int64
+		expires, revoked sql.NullInt64
+	)
+	if err := row.Scan(&k.ID, &k.Name, &scopes, &created, &expires, &revoked, &k.Tenant.ID, &k.Tenant.Name, &tenCrea); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return k, store.ErrNotFound
+		}
+		return k, err
+	}
+	k.Scopes = strings.Split(scopes, ",")
+	k.CreatedAt = fromMicros(created)
+	k.Tenant.CreatedAt = fromMicros(tenCrea)
+	k.ExpiresAt = fromNullMicros(expires)
+	k.RevokedAt = fromNullMicros(revoked)
+	return k, nil
+}
+
+// APIKeyByHash finds a key by its hash, revoked and expired ones included:
+// the caller decides, and can say why a key no longer works. It reads the
+// database on every call, so a revocation holds on the next request on
+// every node.
+func (s *Store) APIKeyByHash(ctx context.Context, keyHash []byte) (store.APIKey, error) {
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyColumns+`
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id WHERE k.key_hash = ?`), keyHash))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return k, fmt.Errorf("find api key: %w", err)
+	}
+	return k, err
+}
+
+// APIKeys lists a tenant's keys, or every tenant's when tenantID is empty,
+// oldest first, revoked ones included.
+func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+apiKeyColumns+`
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id
+		WHERE ? = '' OR k.tenant_id = ? ORDER BY t.name, k.created_at, k.id`), tenantID, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []store.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list api keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return keys, nil
+}
+
+// RevokeAPIKey revokes a key of the tenant (of any tenant when tenantID is
+// empty) and returns it. Revoking a revoked key succeeds and keeps the
+// first revocation time; ErrNotFound means no such key.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) (store.APIKey, error) {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_api_key SET revoked_at = ?
+		WHERE id = ? AND (? = '' OR tenant_id = ?) AND revoked_at IS NULL`), micros(now), id, tenantID, tenantID); err != nil {
+		return store.APIKey{}, fmt.Errorf("revoke api key: %w", err)
+	}
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyColumns+`
+		FROM triggerd_api_key k JOIN triggerd_tenant t ON t.id = k.tenant_id
+		WHERE k.id = ? AND (? = '' OR k.tenant_id = ?)`), id, tenantID, tenantID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return k, fmt.Errorf("revoke api key: %w", err)
+	}
+	return k, err
+}
+
 const subscriptionColumns = `id, tenant_id, trigger_name, callback_url, filters, secret, state, state_reason,
-	created_at, updated_at`
+	created_at, updated_at, previous_secret, previous_secret_until`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -264,9 +372,10 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 		filters          string
 		state            string
 		created, updated int64
+		previousUntil    sql.NullInt64
 	)
 	err := row.Scan(&sub.ID, &sub.TenantID, &sub.Trigger, &sub.CallbackURL, &filters, &sub.Secret, &state, &sub.StateReason,
-		&created, &updated)
+		&created, &updated, &sub.PreviousSecret, &previousUntil)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return sub, store.ErrNotFound
@@ -276,6 +385,7 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 	sub.State = store.SubscriptionState(state)
 	sub.CreatedAt = fromMicros(created)
 	sub.UpdatedAt = fromMicros(updated)
+	sub.PreviousSecretUntil = fromNullMicros(previousUntil)
 	if err := json.Unmarshal([]byte(filters), &sub.Filters); err != nil {
 		return sub, fmt.Errorf("decode filters of %s: %w", sub.ID, err)
 	}
@@ -301,36 +411,53 @@ func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionPara
 		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	hash := callbackHash(p.CallbackURL)
+	// The callback index is an HMAC with the keyring's first key; a row
+	// indexed with an older key (or, before encryption, a bare hash) is
+	// found too, so re-registering during a key rotation finds the
+	// subscription instead of duplicating it.
+	indexes := s.keys.Indexes(p.CallbackURL)
 	filters := encodeFilters(p.Filters)
 	now := micros(p.Now)
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_subscription
-		(id, tenant_id, trigger_name, callback_url, callback_hash, filters, secret, state, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
-		ON CONFLICT (tenant_id, trigger_name, callback_hash) WHERE state <> 'deleted' DO NOTHING`),
-		p.ID, p.TenantID, p.Trigger, p.CallbackURL, hash, filters, p.Secret, now, now)
+	existing, err := s.liveSubscriptionID(ctx, tx, p.TenantID, p.Trigger, indexes)
 	if err != nil {
 		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+	created := false
+	if existing == "" {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO triggerd_subscription
+			(id, tenant_id, trigger_name, callback_url, callback_hash, filters, secret, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+			ON CONFLICT (tenant_id, trigger_name, callback_hash) WHERE state <> 'deleted' DO NOTHING`),
+			p.ID, p.TenantID, p.Trigger, s.keys.Seal(p.CallbackURL, p.ID), indexes[0], filters, s.keys.Seal(p.Secret, p.ID), now, now)
+		if err != nil {
+			return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+		}
+		created, existing = n == 1, p.ID
+		if !created { // registered concurrently, between the lookup and here
+			if existing, err = s.liveSubscriptionID(ctx, tx, p.TenantID, p.Trigger, indexes[:1]); err != nil {
+				return store.Subscription{}, false, fmt.Errorf("create subscription: %w", err)
+			}
+		}
 	}
-	created := n == 1
 	if !created {
 		// The same flow saved again: refresh what may have changed and bring
 		// a subscription that went inactive back to life, since the platform
 		// subscribing again proves the flow exists.
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
 			SET filters = ?, state = 'active', state_reason = '', updated_at = ?
-			WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
-			filters, now, p.TenantID, p.Trigger, hash); err != nil {
+			WHERE id = ?`), filters, now, existing); err != nil {
 			return store.Subscription{}, false, fmt.Errorf("create subscription: refresh existing: %w", err)
 		}
 	}
 	sub, err := scanSubscription(tx.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
-		FROM triggerd_subscription WHERE tenant_id = ? AND trigger_name = ? AND callback_hash = ? AND state <> 'deleted'`),
-		p.TenantID, p.Trigger, hash))
+		FROM triggerd_subscription WHERE id = ?`), existing))
+	if err == nil {
+		err = s.openSubscription(&sub)
+	}
 	if err != nil {
 		return store.Subscription{}, false, fmt.Errorf("create subscription: read back: %w", err)
 	}
@@ -343,6 +470,23 @@ func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionPara
 		}
 	}
 	return sub, created, nil
+}
+
+// liveSubscriptionID finds the tenant's live subscription of a trigger
+// whose callback index is one of indexes; "" when there is none.
+func (s *Store) liveSubscriptionID(ctx context.Context, tx *sql.Tx, tenantID, trigger string, indexes [][]byte) (string, error) {
+	args := []any{tenantID, trigger}
+	for _, ix := range indexes {
+		args = append(args, ix)
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM triggerd_subscription
+		WHERE tenant_id = ? AND trigger_name = ? AND callback_hash IN (`+placeholders(len(indexes))+`) AND state <> 'deleted'
+		ORDER BY created_at, id LIMIT 1`), args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
 }
 
 // addHealth fills a subscription's last result and its failures since the
@@ -427,6 +571,9 @@ func (s *Store) addHealthMany(ctx context.Context, subs []store.Subscription) er
 func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE tenant_id = ? AND id = ?`), tenantID, id))
+	if err == nil {
+		err = s.openSubscription(&sub)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return sub, err
@@ -440,6 +587,9 @@ func (s *Store) Subscription(ctx context.Context, tenantID, id string) (store.Su
 func (s *Store) SubscriptionByID(ctx context.Context, id string) (store.Subscription, error) {
 	sub, err := scanSubscription(s.db.QueryRowContext(ctx, s.q(`SELECT `+subscriptionColumns+`
 		FROM triggerd_subscription WHERE id = ?`), id))
+	if err == nil {
+		err = s.openSubscription(&sub)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return sub, fmt.Errorf("get subscription: %w", err)
 	}
@@ -457,6 +607,9 @@ func (s *Store) querySubscriptions(ctx context.Context, q interface {
 	var subs []store.Subscription
 	for rows.Next() {
 		sub, err := scanSubscription(rows)
+		if err == nil {
+			err = s.openSubscription(&sub)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -496,6 +649,31 @@ func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string, now
 	// is idempotent) or never the tenant's.
 	_, err = s.Subscription(ctx, tenantID, id)
 	return err
+}
+
+// RotateSubscriptionSecret replaces the signing secret of a tenant's live
+// subscription. The replaced secret stays valid for signing until
+// now+grace (none when grace is 0); a rotation during another's grace
+// replaces that grace's secret. ErrNotFound means the tenant has no such
+// subscription, or it is deleted: a deleted subscription keeps no usable
+// secret.
+func (s *Store) RotateSubscriptionSecret(ctx context.Context, tenantID, id, secret string, now time.Time, grace time.Duration) (store.Subscription, error) {
+	keep, until := `secret`, any(micros(now.Add(grace)))
+	if grace <= 0 {
+		keep, until = `''`, nil
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE triggerd_subscription
+		SET previous_secret = `+keep+`, previous_secret_until = ?, secret = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND state <> 'deleted'`), until, s.keys.Seal(secret, id), micros(now), tenantID, id)
+	if err != nil {
+		return store.Subscription{}, fmt.Errorf("rotate subscription secret: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Subscription{}, fmt.Errorf("rotate subscription secret: %w", err)
+	} else if n == 0 {
+		return store.Subscription{}, store.ErrNotFound
+	}
+	return s.Subscription(ctx, tenantID, id)
 }
 
 // ActiveSubscriptionsTx lists the active subscriptions of a tenant's
@@ -540,7 +718,10 @@ func rowsPlaceholders(n, cols int) string {
 }
 
 // InsertEventsTx appends events to the log inside tx. An event whose
-// idempotency key the tenant already used is not inserted again.
+// idempotency key the tenant already used for the same type, with the same
+// data, is not inserted again: it is answered as a duplicate of the earlier
+// one. With different data it is a *store.IdempotencyConflictError, and
+// the caller must roll tx back (part of the request may be inserted).
 func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.EventParams) ([]store.InsertedEvent, error) {
 	inserted := make(map[string]store.Event, len(events))
 	for start := 0; start < len(events); start += insertChunk {
@@ -555,7 +736,7 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 		}
 		rows, err := tx.QueryContext(ctx, s.q(`INSERT INTO triggerd_event (id, tenant_id, type, idempotency_key, data, created_at)
 			VALUES `+rowsPlaceholders(len(chunk), 6)+`
-			ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			ON CONFLICT (tenant_id, type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 			RETURNING `+eventColumns), args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert events: %w", err)
@@ -573,8 +754,9 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 			return nil, fmt.Errorf("insert events: %w", err)
 		}
 	}
-	// Rows not returned hit an idempotency key used before (or earlier in
-	// this same call): answer with the event that holds the key.
+	// Rows not returned hit an idempotency key used before for the same
+	// type (or earlier in this same call): answer with the event that holds
+	// the key, if it carries the same data.
 	out := make([]store.InsertedEvent, len(events))
 	for i, p := range events {
 		if e, ok := inserted[p.ID]; ok {
@@ -582,9 +764,12 @@ func (s *Store) InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.E
 			continue
 		}
 		e, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM triggerd_event
-			WHERE tenant_id = ? AND idempotency_key = ?`), p.TenantID, p.IdempotencyKey))
+			WHERE tenant_id = ? AND type = ? AND idempotency_key = ?`), p.TenantID, p.Type, p.IdempotencyKey))
 		if err != nil {
 			return nil, fmt.Errorf("insert events: find duplicate %q: %w", p.IdempotencyKey, err)
+		}
+		if !bytes.Equal(e.Data, p.Data) {
+			return nil, &store.IdempotencyConflictError{Index: i, Key: p.IdempotencyKey, Type: p.Type, EventID: e.ID}
 		}
 		out[i] = store.InsertedEvent{Event: e, Duplicate: true}
 	}
