@@ -35,6 +35,7 @@ import (
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -161,6 +162,10 @@ type Config struct {
 	// Routes are extra handlers mounted beside the API, keyed by
 	// http.ServeMux pattern.
 	Routes map[string]http.Handler
+
+	// NoMetricsRoute keeps GET /metrics off Handler, for a deployment that
+	// serves MetricsHandler on a listener of its own.
+	NoMetricsRoute bool
 }
 
 // Publisher is a running triggerd: the HTTP API, the event log and the
@@ -173,6 +178,7 @@ type Publisher struct {
 	handler   http.Handler
 	connector *connector.Files
 	pruner    *poll.Pruner
+	metrics   *metric.Metrics
 }
 
 // OpenPostgres opens a PostgreSQL database (pgx's database/sql driver) for
@@ -209,7 +215,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
+	metrics := metric.New(metricSource{st: st})
 	engine, err := delivery.New(st, delivery.Config{
+		Metrics:                 metrics,
 		Timeout:                 cfg.DeliveryTimeout,
 		Workers:                 cfg.DeliveryWorkers,
 		RetrySchedule:           cfg.RetrySchedule,
@@ -232,10 +240,13 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: connector definition: %w", err)
 	}
 	routes := map[string]http.Handler{http.MethodGet + " " + connector.APIVersionPath + connector.OpenAPIPath: connector.Handler(files)}
+	if !cfg.NoMetricsRoute {
+		routes[http.MethodGet+" "+metric.Path] = metrics.Handler()
+	}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
-	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner}
+	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner, metrics: metrics}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
@@ -247,6 +258,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Logger:        cfg.Logger,
 		Extra:         routes,
 		Poller:        poller,
+		Metrics:       metrics,
 	})
 	return p, nil
 }
@@ -366,7 +378,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, events ...Event)
 	if err != nil {
 		return nil, err
 	}
-	return publicResults(p.publisher.Publish(ctx, publish.Tenant{Name: tenant}, inputs))
+	return publicResults(p.countPublished(p.publisher.Publish(ctx, publish.Tenant{Name: tenant}, inputs)))
 }
 
 // PublishTx publishes inside the application's transaction on the same
@@ -379,7 +391,7 @@ func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant string, ev
 	if err != nil {
 		return nil, err
 	}
-	return publicResults(p.publisher.PublishTx(ctx, tx, publish.Tenant{Name: tenant}, inputs))
+	return publicResults(p.countPublished(p.publisher.PublishTx(ctx, tx, publish.Tenant{Name: tenant}, inputs)))
 }
 
 // publicResults converts publish's results and input errors to the public

@@ -58,7 +58,9 @@ type serveCmd struct {
 	ShutdownTimeout         time.Duration `name:"shutdown-timeout" env:"TRIGGERD_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"On SIGTERM or SIGINT, how long attempts in flight may take to finish (new requests are answered 503 meanwhile). An attempt still running then is abandoned unrecorded and made again after the restart."`
 	RescueAfter             time.Duration `name:"rescue-after" env:"TRIGGERD_RESCUE_AFTER" help:"On PostgreSQL, how long a delivery may stay in flight before another node takes it over from a node that died (default: delivery timeout + ${rescue_margin}; at least delivery timeout + ${rescue_min_margin})."`
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
-	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error (debug adds a line per successful delivery attempt and per request)."`
+	LogFormat               string        `name:"log-format" env:"TRIGGERD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text (logfmt) or json (one object a line)."`
+	MetricsAddr             string        `name:"metrics-addr" env:"TRIGGERD_METRICS_ADDR" help:"Serve the Prometheus metrics (GET /metrics) on this address of their own instead of the API's (e.g. 127.0.0.1:9090)."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
 	EventRetention          time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
@@ -94,7 +96,7 @@ func (c *serveCmd) Validate() error {
 }
 
 func (c *serveCmd) Run() error {
-	logger := newLogger(c.LogLevel)
+	logger := newLogger(os.Stderr, c.LogLevel, c.LogFormat)
 	cat := catalog.Demo()
 	if c.Catalog != "" {
 		var err error
@@ -136,6 +138,7 @@ func (c *serveCmd) Run() error {
 		EventRetention:          c.EventRetention,
 		TriggerStateKey:         []byte(c.TriggerStateKey),
 		Logger:                  logger,
+		NoMetricsRoute:          c.MetricsAddr != "",
 	})
 	if err != nil {
 		return err
@@ -153,6 +156,18 @@ func (c *serveCmd) Run() error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if c.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w", c.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET "+triggerd.MetricsPath, p.MetricsHandler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		logger.Info("metrics endpoint", "addr", mln.Addr().String(), "path", triggerd.MetricsPath)
+	}
 	if c.DebugAddr != "" {
 		dln, err := net.Listen("tcp", c.DebugAddr)
 		if err != nil {
@@ -275,10 +290,16 @@ func parseSchedule(s string) ([]time.Duration, error) {
 	return out, nil
 }
 
-func newLogger(level string) *slog.Logger {
+// newLogger writes logs of at least level to w, as logfmt text or as one
+// JSON object a line (for a log pipeline that indexes fields).
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // kong's enum already checked it
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 type keysCmd struct {

@@ -30,6 +30,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/tidwall/gjson"
 
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
@@ -116,7 +117,9 @@ type Config struct {
 	HostConcurrency int
 	Guard           *netguard.Guard
 	Logger          *slog.Logger
-	UserAgent       string
+	// Metrics counts attempts; nil counts nothing.
+	Metrics   *metric.Metrics
+	UserAgent string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -125,7 +128,9 @@ type Config struct {
 // POST to one subscription carries.
 type Delivery struct {
 	SubscriptionID string
-	EventIDs       []string
+	// Trigger labels the delivery's metrics and log lines.
+	Trigger  string
+	EventIDs []string
 	// MessageID is the Standard Webhooks webhook-id, stable across retries.
 	MessageID string
 	// Batch marks an event for a batch-mode subscription: it waits with the
@@ -173,6 +178,9 @@ type deliverArgs struct {
 	// Deferrals counts how often the delivery found its subscription or
 	// receiver host at capacity and was put back, to space its next looks.
 	Deferrals int `json:"deferrals,omitempty"`
+	// Redelivery marks an operator's resend: its success is not a
+	// first delivery, so it is not observed as delivery latency.
+	Redelivery bool `json:"redelivery,omitempty"`
 }
 
 func (deliverArgs) Kind() string { return "triggerd.deliver" }
@@ -589,8 +597,12 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		return errAbandoned
 	}
-	o := e.policy.decide(attemptInput{subscriptionID: sub.ID, messageID: args.MessageID, eventIDs: args.EventIDs,
-		number: number, started: started, result: res})
+	in := attemptInput{subscriptionID: sub.ID, trigger: sub.Trigger, messageID: args.MessageID, eventIDs: args.EventIDs,
+		number: number, started: started, result: res}
+	if !args.Batch && !args.Redelivery {
+		in.committed = events[0].CreatedAt
+	}
+	o := e.policy.decide(in)
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		next := args
@@ -603,7 +615,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	if err := e.recorder.record(rctx, req); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
-	o.log(e.log)
+	o.report(e.log, e.cfg.Metrics)
 	if o.next == stepStop {
 		return river.JobCancel(o.err())
 	}

@@ -30,6 +30,9 @@ type fastItem struct {
 	// host is the receiver host, whose place in the limiter the item holds.
 	host  string
 	group *fastGroup
+	// committed is when the publishing transaction committed, the start of
+	// the delivery's latency.
+	committed time.Time
 }
 
 // fastGroup is the deliveries of one publishing transaction (up to
@@ -130,7 +133,9 @@ func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
 			return
 		}
 		e.fastWG.Add(len(items))
+		at := e.cfg.Now()
 		for _, it := range items {
+			it.committed = at
 			go e.fastDeliver(it)
 		}
 	}
@@ -149,8 +154,8 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		// after the restart.
 		return
 	}
-	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, messageID: it.MessageID, eventIDs: it.EventIDs,
-		number: 1, started: started, result: res})
+	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, trigger: it.Trigger, messageID: it.MessageID,
+		eventIDs: it.EventIDs, committed: it.committed, number: 1, started: started, result: res})
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		req.retry = &river.InsertManyParams{
@@ -168,7 +173,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		}
 		return
 	}
-	o.log(e.log)
+	o.report(e.log, e.cfg.Metrics)
 	if it.group.left.Add(-1) == 0 {
 		// Every attempt of the group is durable: its safety net goes.
 		if err := e.recorder.record(rctx, recordRequest{noRecord: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {

@@ -20,6 +20,7 @@ import (
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/apikey"
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -62,6 +63,9 @@ type Config struct {
 	// Poller answers GET /v1/trigger/{trigger}, the polling triggers
 	// (poll.go); nil answers 404 there.
 	Poller *poll.Poller
+	// Metrics counts requests by route and published events; nil counts
+	// nothing.
+	Metrics *metric.Metrics
 }
 
 type api struct {
@@ -137,15 +141,23 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// logRequests logs method, path and status. Never the query or the body: a
-// callback URL is a bearer credential and must not reach logs.
+// logRequests logs method, path and status, and counts the request under
+// its route pattern (set on r by the mux), never the raw path, whose ids
+// would make the metric unbounded. Never the query or the body: a callback
+// URL is a bearer credential and must not reach logs.
 func (a *api) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start))
+		took := time.Since(start)
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		a.Metrics.HTTPRequest(route, rec.status, took)
+		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", rec.status, "duration", took)
 	})
 }
 
@@ -373,6 +385,11 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 		}
 		a.internalError(w, r, err)
 		return
+	}
+	for _, res := range results {
+		if !res.Duplicate {
+			a.Metrics.EventPublished(res.Type)
+		}
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"events": results})
 }

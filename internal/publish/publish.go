@@ -218,7 +218,7 @@ func (p *Publisher) publishValidTx(ctx context.Context, tx *sql.Tx, tenantID str
 			if len(tr.Filters) > 0 && !tr.Match(sub.Filters, data) {
 				continue
 			}
-			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID,
+			d := delivery.Delivery{SubscriptionID: sub.ID, Trigger: ev.Type, EventIDs: []string{ev.ID}, MessageID: ev.ID,
 				CallbackURL: sub.CallbackURL, Secret: sub.Secret, Data: ev.Data}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true

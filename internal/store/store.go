@@ -240,3 +240,11 @@ type LogQuery struct {
 	After Cursor
 	Limit int
 }
+
+// SubscriptionCount is how many subscriptions of a trigger, across tenants,
+// are in a state.
+type SubscriptionCount struct {
+	Trigger string
+	State   SubscriptionState
+	Count   int
+}
