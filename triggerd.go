@@ -259,6 +259,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Extra:         routes,
 		Poller:        poller,
 		Metrics:       metrics,
+		Engine:        engine,
 	})
 	return p, nil
 }

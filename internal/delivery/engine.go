@@ -143,6 +143,9 @@ type Delivery struct {
 	BatchSize   int
 	BatchWindow time.Duration
 
+	// Redelivery marks an operator's resend of an event already sent.
+	Redelivery bool
+
 	// CallbackURL, Secret and Data let the fast path make the first attempt
 	// without reading anything back (single mode only).
 	CallbackURL string
@@ -398,7 +401,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 				e.release()
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID},
+				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Redelivery: d.Redelivery},
 				InsertOpts: &river.InsertOpts{Queue: queueName},
 			})
 			continue

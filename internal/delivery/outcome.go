@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/triggerd/triggerd/internal/metric"
@@ -113,6 +114,7 @@ func (p policy) decide(in attemptInput) outcome {
 		Duration:       in.result.Duration,
 		Status:         in.result.Status,
 		Error:          reason,
+		Response:       responseText(in.result.Response),
 	}}, trigger: in.trigger}
 	a := &o.record.Attempt
 	switch v {
@@ -184,6 +186,16 @@ func (o outcome) report(l *slog.Logger, m *metric.Metrics) {
 		l.Warn("subscription state changed", "subscription", a.SubscriptionID, "trigger", o.trigger,
 			"state", store.SubscriptionInactive, "reason", "gone", "detail", o.record.Deactivate)
 	}
+}
+
+// responseText is a response excerpt as text the database stores: invalid
+// UTF-8 (a rune cut at the excerpt's end, a binary body) and NUL bytes, which
+// PostgreSQL's text refuses, become U+FFFD.
+func responseText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func plural(n int, one, many string) string {

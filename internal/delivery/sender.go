@@ -24,12 +24,19 @@ const ConnsPerHostMax = 256
 // connection can be reused; the rest is dropped with the connection.
 const responseDrainMax = 64 << 10
 
+// ResponseExcerptMax is how much of a callback's response body is kept with
+// its attempt: enough for the receiver's error message, small enough that a
+// billion attempts stay affordable.
+const ResponseExcerptMax = 1 << 10
+
 // Result is what one POST to a callback produced.
 type Result struct {
 	Status     int
 	Duration   time.Duration
 	Err        error
 	RetryAfter time.Duration
+	// Response is the first ResponseExcerptMax bytes of the response body.
+	Response []byte
 }
 
 // sender posts signed notifications. One sender, and so one connection pool
@@ -94,12 +101,14 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 	if err != nil {
 		return Result{Duration: time.Since(start), Err: err}
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax))
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, ResponseExcerptMax))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax-int64(len(excerpt))))
 	resp.Body.Close()
 	return Result{
 		Status:     resp.StatusCode,
 		Duration:   time.Since(start),
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		Response:   excerpt,
 	}
 }
 

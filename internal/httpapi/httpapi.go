@@ -66,6 +66,8 @@ type Config struct {
 	// Metrics counts requests by route and published events; nil counts
 	// nothing.
 	Metrics *metric.Metrics
+	// Engine queues redeliveries (ops.go); nil answers them 500.
+	Engine Enqueuer
 }
 
 type api struct {
@@ -88,8 +90,14 @@ func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(a.register))
-	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(a.list))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(a.listPage))
 	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(a.get))
+	mux.Handle(route(http.MethodPatch, connector.WebhooksPath+"/{id}"), a.auth(a.patch))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}/attempts"), a.auth(a.attempts))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/redeliver"), a.auth(a.redeliver))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/events/{eventId}/redeliver"), a.auth(a.redeliverOne))
+	mux.Handle(route(http.MethodGet, connector.EventsPath), a.auth(a.listEvents))
+	mux.Handle(route(http.MethodGet, connector.EventsPath+"/{id}"), a.auth(a.getEvent))
 	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(a.deregister))
 	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(a.events))
 	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(a.pollTrigger))
@@ -213,6 +221,7 @@ type subscriptionView struct {
 }
 
 type attemptView struct {
+	ID            int64      `json:"id"`
 	WebhookID     string     `json:"webhookId"`
 	EventIDs      []string   `json:"eventIds"`
 	Attempt       int        `json:"attempt"`
@@ -222,6 +231,8 @@ type attemptView struct {
 	Error         string     `json:"error,omitempty"`
 	Outcome       string     `json:"outcome"`
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	// Response is the start (up to 1 KiB) of what the receiver answered.
+	Response string `json:"response,omitempty"`
 }
 
 // location is the subscription's URL: the DELETE route of the generated
@@ -301,19 +312,6 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, a.view(sub))
 }
 
-func (a *api) list(w http.ResponseWriter, r *http.Request) {
-	subs, err := a.Store.Subscriptions(r.Context(), tenantOf(r).ID)
-	if err != nil {
-		a.internalError(w, r, err)
-		return
-	}
-	views := make([]subscriptionView, len(subs))
-	for i, s := range subs {
-		views[i] = a.view(s)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": views})
-}
-
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	tenant := tenantOf(r)
 	id := r.PathValue("id")
@@ -336,11 +334,7 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	v := a.view(sub)
 	v.Attempts = make([]attemptView, len(attempts))
 	for i, at := range attempts {
-		v.Attempts[i] = attemptView{
-			WebhookID: at.WebhookID, EventIDs: at.EventIDs, Attempt: at.Number, StartedAt: at.StartedAt,
-			LatencyMillis: float64(at.Duration.Microseconds()) / 1000, Status: at.Status, Error: at.Error,
-			Outcome: string(at.Outcome), NextAttemptAt: at.NextAttemptAt,
-		}
+		v.Attempts[i] = viewAttempt(at)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

@@ -14,6 +14,7 @@ import (
 // sqlstore.Store satisfies it.
 type Store interface {
 	apikey.Finder
+	opsStore
 
 	// CreateSubscription registers a callback, or returns the tenant's live
 	// subscription with the same trigger and callback URL (created=false),

@@ -200,6 +200,8 @@ type Attempt struct {
 	Outcome AttemptOutcome
 	// NextAttemptAt is set when Outcome is AttemptRetry.
 	NextAttemptAt *time.Time
+	// Response is the start of what the receiver answered (at most 1 KiB).
+	Response string
 }
 
 // AttemptRecord is an attempt to store and, when Deactivate is set, the
