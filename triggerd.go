@@ -40,6 +40,7 @@ import (
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
+	"github.com/triggerd/triggerd/internal/upkeep"
 )
 
 // Defaults of Config, named so that documentation and flags can refer to them.
@@ -75,6 +76,18 @@ const (
 	// EventRetentionDefault is how long events stay readable by polling
 	// triggers.
 	EventRetentionDefault = poll.RetentionDefault
+
+	// AttemptRetentionDefault is how long delivery attempt records are
+	// kept.
+	AttemptRetentionDefault = upkeep.AttemptRetentionDefault
+
+	// DisableAfterDefault is how long a subscription's attempts may all
+	// fail before it turns inactive.
+	DisableAfterDefault = upkeep.DisableAfterDefault
+
+	// UpkeepIntervalDefault is how often attempts are pruned and failing
+	// subscriptions disabled.
+	UpkeepIntervalDefault = upkeep.IntervalDefault
 )
 
 // Config configures a Publisher. Only PublicURL is required.
@@ -166,6 +179,20 @@ type Config struct {
 	// NoMetricsRoute keeps GET /metrics off Handler, for a deployment that
 	// serves MetricsHandler on a listener of its own.
 	NoMetricsRoute bool
+
+	// AttemptRetention is how long delivery attempt records are kept; 0
+	// means AttemptRetentionDefault. Older ones are pruned in small
+	// batches. (The event log has its own, EventRetention.)
+	AttemptRetention time.Duration
+
+	// DisableAfter is how long a subscription's attempts may all fail
+	// before it turns inactive with reason "failing"; 0 means
+	// DisableAfterDefault, a negative value never disables one.
+	DisableAfter time.Duration
+
+	// UpkeepInterval is how often attempts are pruned and failing
+	// subscriptions disabled; 0 means UpkeepIntervalDefault.
+	UpkeepInterval time.Duration
 }
 
 // Publisher is a running triggerd: the HTTP API, the event log and the
@@ -179,6 +206,7 @@ type Publisher struct {
 	connector *connector.Files
 	pruner    *poll.Pruner
 	metrics   *metric.Metrics
+	upkeep    *upkeep.Upkeep
 }
 
 // OpenPostgres opens a PostgreSQL database (pgx's database/sql driver) for
@@ -246,7 +274,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
-	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner, metrics: metrics}
+	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner, metrics: metrics,
+		upkeep: &upkeep.Upkeep{Store: st, AttemptRetention: cfg.AttemptRetention, DisableAfter: max(cfg.DisableAfter, 0),
+			Interval: cfg.UpkeepInterval, Logger: cfg.Logger}}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
@@ -313,13 +343,16 @@ func (p *Publisher) Start(ctx context.Context) error {
 	if err := p.engine.Start(ctx); err != nil {
 		return err
 	}
+	if err := p.upkeep.Start(ctx); err != nil {
+		return err
+	}
 	return p.pruner.Start(ctx)
 }
 
 // Stop lets deliveries in flight finish until ctx ends, then cancels the
 // rest; they are retried on the next Start.
 func (p *Publisher) Stop(ctx context.Context) error {
-	return errors.Join(p.pruner.Stop(ctx), p.engine.Stop(ctx))
+	return errors.Join(p.pruner.Stop(ctx), p.upkeep.Stop(ctx), p.engine.Stop(ctx))
 }
 
 // Event is one event to publish.

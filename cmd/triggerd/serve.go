@@ -60,6 +60,8 @@ type serveCmd struct {
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
 	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error (debug adds a line per successful delivery attempt and per request)."`
 	LogFormat               string        `name:"log-format" env:"TRIGGERD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text (logfmt) or json (one object a line)."`
+	AttemptRetention        time.Duration `name:"attempt-retention" env:"TRIGGERD_ATTEMPT_RETENTION" default:"${attempt_retention}" help:"How long delivery attempt records are kept (more than 0); older ones are pruned in small batches."`
+	DisableAfter            time.Duration `name:"disable-after" env:"TRIGGERD_DISABLE_AFTER" default:"${disable_after}" help:"A subscription whose attempts have all failed for this long turns inactive (reason failing); 0 never disables one."`
 	MetricsAddr             string        `name:"metrics-addr" env:"TRIGGERD_METRICS_ADDR" help:"Serve the Prometheus metrics (GET /metrics) on this address of their own instead of the API's (e.g. 127.0.0.1:9090)."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
@@ -91,6 +93,10 @@ func (c *serveCmd) Validate() error {
 		return fmt.Errorf("--polling-page-size %d: must be between 1 and %d", c.PollingPageSize, poll.PageSizeMax)
 	case c.EventRetention <= 0:
 		return fmt.Errorf("--event-retention %s: must be more than 0", c.EventRetention)
+	case c.AttemptRetention <= 0:
+		return fmt.Errorf("--attempt-retention %s: must be more than 0", c.AttemptRetention)
+	case c.DisableAfter < 0:
+		return fmt.Errorf("--disable-after %s: must be 0 (never) or more", c.DisableAfter)
 	}
 	return nil
 }
@@ -139,6 +145,8 @@ func (c *serveCmd) Run() error {
 		TriggerStateKey:         []byte(c.TriggerStateKey),
 		Logger:                  logger,
 		NoMetricsRoute:          c.MetricsAddr != "",
+		AttemptRetention:        c.AttemptRetention,
+		DisableAfter:            disableAfter(c.DisableAfter),
 	})
 	if err != nil {
 		return err
@@ -273,6 +281,15 @@ func (d *drainHandler) wait(ctx context.Context) {
 	case <-d.idle:
 	case <-ctx.Done():
 	}
+}
+
+// disableAfter maps the flag's 0 (never) to the library's negative value,
+// since the library reads 0 as its default.
+func disableAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func parseSchedule(s string) ([]time.Duration, error) {
