@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/triggerd/triggerd/internal/alert"
 	"github.com/triggerd/triggerd/internal/delivery"
+	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/publish"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
@@ -38,6 +40,15 @@ func (s metricSource) SubscriptionCounts(ctx context.Context) ([]metric.Subscrip
 		out[i] = metric.SubscriptionCount{Trigger: c.Trigger, State: string(c.State), Count: c.Count}
 	}
 	return out, nil
+}
+
+// observer is the Alerter as the API's state observer, nil (not a nil
+// pointer in an interface) when alerts are off.
+func observer(a *alert.Alerter) httpapi.StateObserver {
+	if a == nil {
+		return nil
+	}
+	return a
 }
 
 // countPublished counts the events of a publish call that were new.

@@ -32,6 +32,7 @@ import (
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
+	"github.com/triggerd/triggerd/internal/alert"
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
@@ -39,6 +40,7 @@ import (
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
 	"github.com/triggerd/triggerd/internal/upkeep"
 )
@@ -193,6 +195,13 @@ type Config struct {
 	// UpkeepInterval is how often attempts are pruned and failing
 	// subscriptions disabled; 0 means UpkeepIntervalDefault.
 	UpkeepInterval time.Duration
+
+	// AlertURL, when set, receives operational webhooks
+	// (subscription.inactive, subscription.recovered, delivery.exhausted),
+	// signed with AlertSecret (a Standard Webhooks "whsec_…" secret) and
+	// delivered like any event: same retries, same SSRF rules.
+	AlertURL    string
+	AlertSecret string
 }
 
 // Publisher is a running triggerd: the HTTP API, the event log and the
@@ -244,8 +253,18 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
 	metrics := metric.New(metricSource{st: st})
+	var alerts *alert.Alerter
+	if cfg.AlertURL != "" {
+		if err := guard.CheckURL(ctx, cfg.AlertURL); err != nil {
+			return nil, fmt.Errorf("triggerd: alert URL: %w", err)
+		}
+		if alerts, err = alert.New(ctx, st, cfg.AlertURL, cfg.AlertSecret, cfg.Logger); err != nil {
+			return nil, fmt.Errorf("triggerd: %w", err)
+		}
+	}
 	engine, err := delivery.New(st, delivery.Config{
 		Metrics:                 metrics,
+		OnAttempt:               alerts.Attempt,
 		Timeout:                 cfg.DeliveryTimeout,
 		Workers:                 cfg.DeliveryWorkers,
 		RetrySchedule:           cfg.RetrySchedule,
@@ -260,6 +279,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
+	alerts.SetEngine(engine)
 	// The connector definition is generated once, from the same catalog and
 	// public URL the API builds Location headers from, so the two always
 	// agree (power-platform-triggers.md §1.7).
@@ -277,6 +297,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner, metrics: metrics,
 		upkeep: &upkeep.Upkeep{Store: st, AttemptRetention: cfg.AttemptRetention, DisableAfter: max(cfg.DisableAfter, 0),
 			Interval: cfg.UpkeepInterval, Logger: cfg.Logger}}
+	if alerts != nil {
+		p.upkeep.OnDisabled = func(s store.Subscription) { alerts.SubscriptionInactive(s, "failing") }
+	}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
@@ -290,6 +313,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Poller:        poller,
 		Metrics:       metrics,
 		Engine:        engine,
+		Alerts:        observer(alerts),
 	})
 	return p, nil
 }

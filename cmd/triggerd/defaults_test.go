@@ -73,6 +73,7 @@ func TestServeRejectsFlagsOutOfRange(t *testing.T) {
 		{[]string{"--event-retention", "0s"}, "--event-retention"},
 		{[]string{"--attempt-retention", "0s"}, "--attempt-retention"},
 		{[]string{"--disable-after", "-1h"}, "--disable-after"},
+		{[]string{"--alert-url", "https://ops.example.com/alerts"}, "--alert-secret"},
 		{[]string{"--subscription-concurrency", "0"}, "--subscription-concurrency"},
 		{[]string{"--host-concurrency", "0"}, "--host-concurrency"},
 		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},

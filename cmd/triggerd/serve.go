@@ -62,6 +62,8 @@ type serveCmd struct {
 	LogFormat               string        `name:"log-format" env:"TRIGGERD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text (logfmt) or json (one object a line)."`
 	AttemptRetention        time.Duration `name:"attempt-retention" env:"TRIGGERD_ATTEMPT_RETENTION" default:"${attempt_retention}" help:"How long delivery attempt records are kept (more than 0); older ones are pruned in small batches."`
 	DisableAfter            time.Duration `name:"disable-after" env:"TRIGGERD_DISABLE_AFTER" default:"${disable_after}" help:"A subscription whose attempts have all failed for this long turns inactive (reason failing); 0 never disables one."`
+	AlertURL                string        `name:"alert-url" env:"TRIGGERD_ALERT_URL" help:"Receives operational webhooks (subscription.inactive, subscription.recovered, delivery.exhausted), signed with --alert-secret and delivered like any event; off by default."`
+	AlertSecret             string        `name:"alert-secret" env:"TRIGGERD_ALERT_SECRET" help:"Standard Webhooks secret (whsec_ and base64) that signs the alerts; required with --alert-url."`
 	MetricsAddr             string        `name:"metrics-addr" env:"TRIGGERD_METRICS_ADDR" help:"Serve the Prometheus metrics (GET /metrics) on this address of their own instead of the API's (e.g. 127.0.0.1:9090)."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
@@ -95,6 +97,8 @@ func (c *serveCmd) Validate() error {
 		return fmt.Errorf("--event-retention %s: must be more than 0", c.EventRetention)
 	case c.AttemptRetention <= 0:
 		return fmt.Errorf("--attempt-retention %s: must be more than 0", c.AttemptRetention)
+	case c.AlertURL != "" && c.AlertSecret == "":
+		return fmt.Errorf("--alert-url needs --alert-secret (whsec_ followed by base64 of at least 24 random bytes) to sign the alerts")
 	case c.DisableAfter < 0:
 		return fmt.Errorf("--disable-after %s: must be 0 (never) or more", c.DisableAfter)
 	}
@@ -147,6 +151,8 @@ func (c *serveCmd) Run() error {
 		NoMetricsRoute:          c.MetricsAddr != "",
 		AttemptRetention:        c.AttemptRetention,
 		DisableAfter:            disableAfter(c.DisableAfter),
+		AlertURL:                c.AlertURL,
+		AlertSecret:             c.AlertSecret,
 	})
 	if err != nil {
 		return err

@@ -118,7 +118,10 @@ type Config struct {
 	Guard           *netguard.Guard
 	Logger          *slog.Logger
 	// Metrics counts attempts; nil counts nothing.
-	Metrics   *metric.Metrics
+	Metrics *metric.Metrics
+	// OnAttempt, when set, is called with every attempt once it is
+	// recorded, on the delivery's goroutine: it must be quick.
+	OnAttempt func(Notice)
 	UserAgent string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -618,7 +621,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	if err := e.recorder.record(rctx, req); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
-	o.report(e.log, e.cfg.Metrics)
+	o.report(e.log, e.cfg.Metrics, e.cfg.OnAttempt)
 	if o.next == stepStop {
 		return river.JobCancel(o.err())
 	}

@@ -173,7 +173,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		}
 		return
 	}
-	o.report(e.log, e.cfg.Metrics)
+	o.report(e.log, e.cfg.Metrics, e.cfg.OnAttempt)
 	if it.group.left.Add(-1) == 0 {
 		// Every attempt of the group is durable: its safety net goes.
 		if err := e.recorder.record(rctx, recordRequest{noRecord: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {

@@ -97,6 +97,8 @@ type outcome struct {
 	next    nextStep
 	retryIn time.Duration
 	trigger string
+	// exhausted says the retry schedule was used up by this attempt.
+	exhausted bool
 	// latency is from the event's commit to the end of this attempt, when
 	// it is the first successful one (zero otherwise).
 	latency time.Duration
@@ -136,6 +138,7 @@ func (p policy) decide(in attemptInput) outcome {
 			a.Outcome = store.AttemptFailed
 			a.Error = fmt.Sprintf("%s; gave up after %d %s", reason, in.number, plural(in.number, "attempt", "attempts"))
 			o.next = stepStop
+			o.exhausted = true
 			break
 		}
 		o.retryIn = p.delay(in.number, in.result.RetryAfter)
@@ -167,12 +170,30 @@ func (o outcome) logAttrs() []any {
 	return attrs
 }
 
-// report writes the attempt's line (failures at info, successes at debug)
-// and counts it in the metrics, once the attempt is recorded. A callback
-// that answered gone also changes its subscription's state: that is a line
-// of its own, at warn, since deliveries to it stop.
-func (o outcome) report(l *slog.Logger, m *metric.Metrics) {
+// Notice is a recorded attempt as the engine's OnAttempt hook sees it: what
+// operational alerts are raised from.
+type Notice struct {
+	SubscriptionID string
+	Trigger        string
+	EventIDs       []string
+	Outcome        store.AttemptOutcome
+	// Exhausted says the retry schedule was used up: no attempt follows.
+	Exhausted bool
+	// Deactivated is set when the subscription turned inactive (the
+	// callback answered 404 or 410).
+	Deactivated string
+}
+
+// report writes the attempt's line (failures at info, successes at debug),
+// counts it in the metrics and passes it to the hook, once the attempt is
+// recorded. A callback that answered gone also changes its subscription's
+// state: that is a line of its own, at warn, since deliveries to it stop.
+func (o outcome) report(l *slog.Logger, m *metric.Metrics, hook func(Notice)) {
 	a := o.record.Attempt
+	if hook != nil {
+		hook(Notice{SubscriptionID: a.SubscriptionID, Trigger: o.trigger, EventIDs: a.EventIDs, Outcome: a.Outcome,
+			Exhausted: o.exhausted, Deactivated: o.record.Deactivate})
+	}
 	m.Attempt(o.trigger, string(a.Outcome), a.Duration)
 	if o.latency > 0 {
 		m.Delivered(o.trigger, o.latency)

@@ -68,6 +68,9 @@ type Config struct {
 	Metrics *metric.Metrics
 	// Engine queues redeliveries (ops.go); nil answers them 500.
 	Engine Enqueuer
+	// Alerts hears of subscriptions an operator disabled; nil hears
+	// nothing.
+	Alerts StateObserver
 }
 
 type api struct {

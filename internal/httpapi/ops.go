@@ -55,6 +55,11 @@ type Enqueuer interface {
 	EnqueueTx(ctx context.Context, tx *sql.Tx, ds []delivery.Delivery, fast bool) (delivery.Dispatch, error)
 }
 
+// StateObserver hears of subscriptions turned inactive: the alerts.
+type StateObserver interface {
+	SubscriptionInactive(sub store.Subscription, reason string)
+}
+
 // cursor kinds, so a cursor of one list is refused by another.
 const (
 	cursorWebhooks = "w"
@@ -352,6 +357,9 @@ func (a *api) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Logger.InfoContext(r.Context(), "subscription state changed", "tenant", tenant.Name, "subscription", sub.ID,
 		"trigger", sub.Trigger, "state", sub.State, "reason", cmpReason(sub), "by", "operator")
+	if sub.State == store.SubscriptionInactive && a.Alerts != nil {
+		a.Alerts.SubscriptionInactive(sub, ReasonDisabled)
+	}
 	writeJSON(w, http.StatusOK, a.view(sub))
 }
 

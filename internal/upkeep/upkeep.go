@@ -62,6 +62,9 @@ type Upkeep struct {
 	// Interval is the time between runs; 0 means IntervalDefault.
 	Interval time.Duration
 	Logger   *slog.Logger
+	// OnDisabled, when set, hears of every subscription auto-disable
+	// turned inactive.
+	OnDisabled func(store.Subscription)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -115,6 +118,9 @@ func (u *Upkeep) DisableFailing(ctx context.Context) ([]store.Subscription, erro
 	for _, s := range subs {
 		u.logger().Warn("subscription state changed", "subscription", s.ID, "trigger", s.Trigger,
 			"state", store.SubscriptionInactive, "reason", "failing", "failing_for_at_least", u.DisableAfter.String())
+		if u.OnDisabled != nil {
+			u.OnDisabled(s)
+		}
 	}
 	return subs, err
 }
