@@ -17,6 +17,8 @@ type cli struct {
 	Keys      keysCmd      `cmd:"" help:"Manage API keys."`
 	Migrate   migrateCmd   `cmd:"" help:"Create or upgrade the database schema (serve does it too); safe while other nodes run."`
 	Publish   publishCmd   `cmd:"" help:"Publish an event to a running triggerd (a client for POST /v1/events)."`
+	Webhooks  webhooksCmd  `cmd:"" help:"Inspect, enable, disable and redeliver to a tenant's subscriptions (a client of the API)."`
+	Events    eventsCmd    `cmd:"" help:"Find a tenant's events and their deliveries (a client of the API)."`
 	Connector connectorCmd `cmd:"" help:"Generate and lint Power Platform connector definitions."`
 	Flow      flowCmd      `cmd:"" help:"Play the platform's side of a trigger locally: subscribe, receive, validate, unsubscribe."`
 	Receive   receiveCmd   `cmd:"" help:"Print the notifications posted to a local address (a stand-in subscriber for trying triggerd)."`
