@@ -101,6 +101,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/events/{eventId}/redeliver"), a.auth(a.redeliverOne))
 	mux.Handle(route(http.MethodGet, connector.EventsPath), a.auth(a.listEvents))
 	mux.Handle(route(http.MethodGet, connector.EventsPath+"/{id}"), a.auth(a.getEvent))
+	mux.HandleFunc(route(http.MethodGet, APIDocPath), serveAPIDoc)
 	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(a.deregister))
 	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(a.events))
 	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(a.pollTrigger))
