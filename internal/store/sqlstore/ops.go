@@ -240,21 +240,54 @@ func (s *Store) SetSubscriptionState(ctx context.Context, c store.StateChange) (
 	return s.Subscription(ctx, c.TenantID, c.SubscriptionID)
 }
 
+// failingCondition holds for an active subscription whose attempts since
+// its last success (or its re-enabling) include one started at or before
+// the bound argument: all of them have failed for at least that long.
+const failingCondition = `state = 'active' AND EXISTS (
+		SELECT 1 FROM triggerd_attempt a
+		WHERE a.subscription_id = triggerd_subscription.id AND a.id > triggerd_subscription.failures_after AND a.started_at <= ?
+		AND a.id > COALESCE((SELECT MAX(d.id) FROM triggerd_attempt d
+			WHERE d.subscription_id = triggerd_subscription.id AND d.outcome = 'delivered'), 0))`
+
 // DisableFailing makes inactive, with reason "failing", every active
 // subscription whose attempts have all failed since failingSince or earlier
-// (counting from its last success or re-enabling), and returns them.
+// (counting from its last success or re-enabling), and returns them. The
+// candidates are found by a read, which holds no lock; each update then
+// names at most a hundred of them and checks the condition again, so a
+// success recorded in between keeps its subscription active and SQLite's
+// writer is held only briefly.
 func (s *Store) DisableFailing(ctx context.Context, failingSince, now time.Time) ([]store.Subscription, error) {
-	subs, err := s.querySubscriptions(ctx, s.db, `UPDATE triggerd_subscription SET state = 'inactive', state_reason = 'failing', updated_at = ?
-		WHERE state = 'active' AND EXISTS (
-			SELECT 1 FROM triggerd_attempt a
-			WHERE a.subscription_id = triggerd_subscription.id AND a.id > triggerd_subscription.failures_after AND a.started_at <= ?
-			AND a.id > COALESCE((SELECT MAX(d.id) FROM triggerd_attempt d
-				WHERE d.subscription_id = triggerd_subscription.id AND d.outcome = 'delivered'), 0))
-		RETURNING `+subscriptionColumns, micros(now), micros(failingSince))
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM triggerd_subscription WHERE `+failingCondition), micros(failingSince))
 	if err != nil {
-		return nil, fmt.Errorf("disable failing subscriptions: %w", err)
+		return nil, fmt.Errorf("find failing subscriptions: %w", err)
 	}
-	return subs, nil
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find failing subscriptions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find failing subscriptions: %w", err)
+	}
+	var out []store.Subscription
+	for start := 0; start < len(ids); start += insertChunk {
+		chunk := ids[start:min(start+insertChunk, len(ids))]
+		args := append([]any{micros(now)}, chunk...)
+		args = append(args, micros(failingSince))
+		subs, err := s.querySubscriptions(ctx, s.db, `UPDATE triggerd_subscription SET state = 'inactive', state_reason = 'failing', updated_at = ?
+			WHERE id IN (`+placeholders(len(chunk))+`) AND `+failingCondition+`
+			RETURNING `+subscriptionColumns, args...)
+		if err != nil {
+			return out, fmt.Errorf("disable failing subscriptions: %w", err)
+		}
+		out = append(out, subs...)
+	}
+	return out, nil
 }
 
 // PruneAttempts deletes up to limit attempts that started before cutoff,
