@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/triggerd/triggerd/internal/alert"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
@@ -49,6 +51,14 @@ func observer(a *alert.Alerter) httpapi.StateObserver {
 		return nil
 	}
 	return a
+}
+
+// tracer is triggerd's tracer of tp; nil when tracing is off.
+func tracer(tp trace.TracerProvider) trace.Tracer {
+	if tp == nil {
+		return nil
+	}
+	return tp.Tracer("github.com/triggerd/triggerd", trace.WithInstrumentationVersion(Version))
 }
 
 // countPublished counts the events of a publish call that were new.

@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/alert"
@@ -202,6 +204,13 @@ type Config struct {
 	// delivered like any event: same retries, same SSRF rules.
 	AlertURL    string
 	AlertSecret string
+
+	// TracerProvider receives a span per API request, per publish and per
+	// delivery attempt (linked to its publish); nil means none. Attempts
+	// carry their span to the receiver as a W3C traceparent header unless
+	// NoTracePropagation is set.
+	TracerProvider     trace.TracerProvider
+	NoTracePropagation bool
 }
 
 // Publisher is a running triggerd: the HTTP API, the event log and the
@@ -265,6 +274,8 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	engine, err := delivery.New(st, delivery.Config{
 		Metrics:                 metrics,
 		OnAttempt:               alerts.Attempt,
+		Tracer:                  tracer(cfg.TracerProvider),
+		NoTracePropagation:      cfg.NoTracePropagation,
 		Timeout:                 cfg.DeliveryTimeout,
 		Workers:                 cfg.DeliveryWorkers,
 		RetrySchedule:           cfg.RetrySchedule,
@@ -314,6 +325,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Metrics:       metrics,
 		Engine:        engine,
 		Alerts:        observer(alerts),
+		Tracer:        tracer(cfg.TracerProvider),
 	})
 	return p, nil
 }

@@ -9,8 +9,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -102,4 +104,39 @@ func TestJSONLogsAndMetricsListener(t *testing.T) {
 	for _, secret := range []string{"SecretSignature", rc.URL, key, subs[0].Secret, subs[1].Secret} {
 		require.NotContains(t, logs, secret)
 	}
+}
+
+// TestTracesExportedOverOTLP sets the standard OTEL_* variables: serve exports
+// its spans to that collector over OTLP/HTTP and flushes them at shutdown.
+// (Not parallel: it sets the environment the server inherits.)
+func TestTracesExportedOverOTLP(t *testing.T) {
+	var exports atomic.Int32
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/traces" {
+			exports.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	var traceparent atomic.Value
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traceparent.Store(r.Header.Get("traceparent"))
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer rc.Close()
+	db := filepath.Join(t.TempDir(), "triggerd.db")
+	s := startServer(t, "--db", db)
+	key := strings.TrimSpace(run(t, "keys", "create", "--tenant", "acme", "--db", db))
+	resp, raw := post(t, "http://"+s.addr+"/v1/webhooks/order.created", key, map[string]string{"callbackUrl": rc.URL + "/hook"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(raw))
+	resp, raw = post(t, "http://"+s.addr+"/v1/events", key, map[string]any{"type": "order.created",
+		"data": map[string]any{"id": 1, "order_key": "k", "status": "processing", "currency": "EUR", "total": 1}})
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, string(raw))
+	require.Eventually(t, func() bool { v, _ := traceparent.Load().(string); return v != "" }, 15*time.Second, 10*time.Millisecond,
+		"the delivery carries a traceparent")
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	_ = s.cmd.Wait()
+	require.Positive(t, exports.Load(), "spans reached the collector: %s", s.logs.String())
 }

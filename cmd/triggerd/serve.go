@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/triggerd/triggerd"
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/internal/poll"
@@ -64,6 +66,7 @@ type serveCmd struct {
 	DisableAfter            time.Duration `name:"disable-after" env:"TRIGGERD_DISABLE_AFTER" default:"${disable_after}" help:"A subscription whose attempts have all failed for this long turns inactive (reason failing); 0 never disables one."`
 	AlertURL                string        `name:"alert-url" env:"TRIGGERD_ALERT_URL" help:"Receives operational webhooks (subscription.inactive, subscription.recovered, delivery.exhausted), signed with --alert-secret and delivered like any event; off by default."`
 	AlertSecret             string        `name:"alert-secret" env:"TRIGGERD_ALERT_SECRET" help:"Standard Webhooks secret (whsec_ and base64) that signs the alerts; required with --alert-url."`
+	NoTracePropagation      bool          `name:"no-trace-propagation" env:"TRIGGERD_NO_TRACE_PROPAGATION" help:"Send no W3C traceparent header with deliveries (traces are on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set)."`
 	MetricsAddr             string        `name:"metrics-addr" env:"TRIGGERD_METRICS_ADDR" help:"Serve the Prometheus metrics (GET /metrics) on this address of their own instead of the API's (e.g. 127.0.0.1:9090)."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
@@ -133,6 +136,22 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	defer db.Close()
+	tp, err := newTracerProvider(ctx)
+	if err != nil {
+		return err
+	}
+	var tracerProvider trace.TracerProvider
+	if tp != nil {
+		tracerProvider = tp
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				logger.Warn("traces: flush at shutdown", "error", err)
+			}
+		}()
+		logger.Info("traces exported over OTLP/HTTP, as the OTEL_* environment configures")
+	}
 	p, err := triggerd.New(ctx, db, triggerd.Config{
 		Catalog:                 cat,
 		PublicURL:               publicURL,
@@ -152,6 +171,8 @@ func (c *serveCmd) Run() error {
 		AttemptRetention:        c.AttemptRetention,
 		DisableAfter:            disableAfter(c.DisableAfter),
 		AlertURL:                c.AlertURL,
+		TracerProvider:          tracerProvider,
+		NoTracePropagation:      c.NoTracePropagation,
 		AlertSecret:             c.AlertSecret,
 	})
 	if err != nil {

@@ -29,6 +29,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/tidwall/gjson"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
@@ -122,7 +124,13 @@ type Config struct {
 	// OnAttempt, when set, is called with every attempt once it is
 	// recorded, on the delivery's goroutine: it must be quick.
 	OnAttempt func(Notice)
-	UserAgent string
+	// Tracer makes a span per attempt, linked to the publishing span;
+	// nil makes none.
+	Tracer trace.Tracer
+	// NoTracePropagation leaves the W3C traceparent header off the
+	// POSTs (by default the attempt's span is propagated to the receiver).
+	NoTracePropagation bool
+	UserAgent          string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -187,6 +195,9 @@ type deliverArgs struct {
 	// Redelivery marks an operator's resend: its success is not a
 	// first delivery, so it is not observed as delivery latency.
 	Redelivery bool `json:"redelivery,omitempty"`
+	// Trace is the W3C traceparent of the publishing span, which each
+	// attempt's span links to.
+	Trace string `json:"trace,omitempty"`
 }
 
 func (deliverArgs) Kind() string { return "triggerd.deliver" }
@@ -267,6 +278,9 @@ func (cfg Config) withDefaults(dialect sqlstore.Dialect) Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	return cfg
 }
 
@@ -299,7 +313,7 @@ func New(st Store, cfg Config) (Engine, error) {
 	e := &riverEngine{
 		cfg:       cfg,
 		store:     st,
-		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
+		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent, !cfg.NoTracePropagation),
 		policy:    policy{schedule: cfg.RetrySchedule, retryAfterMax: cfg.RetryAfterMax},
 		limit:     newLimiter(cfg.SubscriptionConcurrency, cfg.HostConcurrency),
 		log:       cfg.Logger,
@@ -383,6 +397,8 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		params = make([]river.InsertManyParams, 0, len(ds))
 		items  []fastItem
 		now    = e.cfg.Now()
+		link   = trace.SpanContextFromContext(ctx)
+		parent = traceparent(link)
 	)
 	defer func() {
 		if err != nil {
@@ -398,13 +414,13 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 				// waits for a place without holding a slot.
 				host := hostOf(d.CallbackURL)
 				if e.limit.tryAcquire(d.SubscriptionID, host) {
-					items = append(items, fastItem{Delivery: d, host: host})
+					items = append(items, fastItem{Delivery: d, host: host, link: link})
 					continue
 				}
 				e.release()
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Redelivery: d.Redelivery},
+				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Redelivery: d.Redelivery, Trace: parent},
 				InsertOpts: &river.InsertOpts{Queue: queueName},
 			})
 			continue
@@ -598,7 +614,8 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 		return nil
 	}
 	started := e.cfg.Now()
-	res := e.sender.send(ctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
+	sctx, span := e.startAttemptSpan(ctx, linkOf(args.Trace), sub.ID, sub.Trigger, args.MessageID, number)
+	res := e.sender.send(sctx, sub.CallbackURL, sub.Secret, args.MessageID, body, started)
 	e.limit.release(sub.ID, host, isTimeout(res), res.Err == nil)
 	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		return errAbandoned
@@ -609,6 +626,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 		in.committed = events[0].CreatedAt
 	}
 	o := e.policy.decide(in)
+	endAttemptSpan(span, o)
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		next := args

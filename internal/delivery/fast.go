@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Dispatch is what EnqueueTx hands back for after the publishing
@@ -33,6 +34,8 @@ type fastItem struct {
 	// committed is when the publishing transaction committed, the start of
 	// the delivery's latency.
 	committed time.Time
+	// link is the publishing span, which the attempt's span links to.
+	link trace.SpanContext
 }
 
 // fastGroup is the deliveries of one publishing transaction (up to
@@ -146,20 +149,23 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	defer e.release()
 	ctx := e.fastCtx
 	started := e.cfg.Now()
-	res := e.sender.send(ctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
+	sctx, span := e.startAttemptSpan(ctx, it.link, it.SubscriptionID, it.Trigger, it.MessageID, 1)
+	res := e.sender.send(sctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
 	e.limit.release(it.SubscriptionID, it.host, isTimeout(res), res.Err == nil)
 	if ctx.Err() != nil {
 		// Cut off by a hard stop: nothing is recorded and no step of the
 		// schedule is used; the safety-net job makes the attempt again
 		// after the restart.
+		span.End()
 		return
 	}
 	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, trigger: it.Trigger, messageID: it.MessageID,
 		eventIDs: it.EventIDs, committed: it.committed, number: 1, started: started, result: res})
+	endAttemptSpan(span, o)
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		req.retry = &river.InsertManyParams{
-			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1},
+			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1, Trace: traceparent(it.link)},
 			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: *o.record.Attempt.NextAttemptAt},
 		}
 	}

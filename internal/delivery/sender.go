@@ -44,9 +44,11 @@ type Result struct {
 type sender struct {
 	client    *http.Client
 	userAgent string
+	// propagate sends the attempt's span as a W3C traceparent header.
+	propagate bool
 }
 
-func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *sender {
+func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string, propagate bool) *sender {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}
 	transport := &http.Transport{
 		// No proxy from the environment: the SSRF check must see the real
@@ -74,6 +76,7 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		userAgent: userAgent,
+		propagate: propagate,
 	}
 }
 
@@ -95,6 +98,9 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 	req.Header.Set("webhook-id", messageID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", signer.Sign(messageID, ts, body))
+	if s.propagate {
+		propagateTrace(ctx, req.Header)
+	}
 
 	start := time.Now()
 	resp, err := s.client.Do(req)

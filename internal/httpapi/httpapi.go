@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
@@ -71,6 +74,8 @@ type Config struct {
 	// Alerts hears of subscriptions an operator disabled; nil hears
 	// nothing.
 	Alerts StateObserver
+	// Tracer makes a span per request and per publish; nil makes none.
+	Tracer trace.Tracer
 }
 
 type api struct {
@@ -87,6 +92,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	a := &api{Config: cfg}
@@ -160,6 +168,8 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (a *api) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ctx, span := a.Tracer.Start(r.Context(), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		took := time.Since(start)
@@ -167,6 +177,9 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 		if route == "" || route == "/" {
 			route = "unmatched"
 		}
+		span.SetName(route)
+		span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", rec.status))
+		span.End()
 		a.Metrics.HTTPRequest(route, rec.status, took)
 		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
 			"status", rec.status, "duration", took)
@@ -370,7 +383,11 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, err)
 		return
 	}
-	results, err := a.Publisher.Publish(r.Context(), publish.Tenant{ID: tenantOf(r).ID}, inputs)
+	// The publish span is what each attempt's span links to: EnqueueTx
+	// reads it from the context.
+	pctx, span := a.Tracer.Start(r.Context(), "triggerd.publish", trace.WithAttributes(attribute.Int("triggerd.events", len(inputs))))
+	results, err := a.Publisher.Publish(pctx, publish.Tenant{ID: tenantOf(r).ID}, inputs)
+	span.End()
 	if err != nil {
 		var ie *publish.InputError
 		if errors.As(err, &ie) {
