@@ -225,7 +225,9 @@ type riverEngine struct {
 	// listener is the pgx pool River's PostgreSQL notifier listens on.
 	listener *pgxpool.Pool
 
-	recorder  *recorder
+	recorder *recorder
+	// tracing says a Tracer was configured.
+	tracing   bool
 	running   atomic.Bool
 	fastSlots chan struct{}
 	fastWG    sync.WaitGroup
@@ -309,6 +311,7 @@ func New(st Store, cfg Config) (Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
 	}
+	tracing := cfg.Tracer != nil
 	cfg = cfg.withDefaults(st.Dialect())
 	e := &riverEngine{
 		cfg:       cfg,
@@ -318,6 +321,7 @@ func New(st Store, cfg Config) (Engine, error) {
 		limit:     newLimiter(cfg.SubscriptionConcurrency, cfg.HostConcurrency),
 		log:       cfg.Logger,
 		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
+		tracing:   tracing,
 	}
 	e.recorder = newRecorder(e)
 	e.fastCtx, e.fastStop = context.WithCancel(context.Background())

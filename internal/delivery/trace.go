@@ -43,6 +43,10 @@ func propagateTrace(ctx context.Context, h http.Header) {
 // publishing span (an attempt can run hours after its publish, so it is not
 // a child). It never names the callback URL.
 func (e *riverEngine) startAttemptSpan(ctx context.Context, link trace.SpanContext, subscriptionID, trigger, messageID string, number int) (context.Context, trace.Span) {
+	if !e.tracing {
+		// Tracing off: no allocation on the hot path.
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithNewRoot(), trace.WithAttributes(
 		attribute.String("triggerd.trigger", trigger),
 		attribute.String("triggerd.subscription_id", subscriptionID),
@@ -57,6 +61,10 @@ func (e *riverEngine) startAttemptSpan(ctx context.Context, link trace.SpanConte
 
 // endAttemptSpan records the attempt's result on its span and ends it.
 func endAttemptSpan(span trace.Span, o outcome) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
 	a := o.record.Attempt
 	span.SetAttributes(attribute.Int("http.response.status_code", a.Status), attribute.String("triggerd.outcome", string(a.Outcome)),
 		attribute.StringSlice("triggerd.event_ids", a.EventIDs))

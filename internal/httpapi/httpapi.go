@@ -177,8 +177,10 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 		if route == "" || route == "/" {
 			route = "unmatched"
 		}
-		span.SetName(route)
-		span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", rec.status))
+		if span.IsRecording() {
+			span.SetName(route)
+			span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", rec.status))
+		}
 		span.End()
 		a.Metrics.HTTPRequest(route, rec.status, took)
 		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
