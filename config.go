@@ -44,5 +44,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.RescueAfter = cmp.Or(c.RescueAfter, c.DeliveryTimeout+RescueAfterMargin)
 	c.EventRetention = cmp.Or(c.EventRetention, EventRetentionDefault)
+	c.AttemptRetention = cmp.Or(c.AttemptRetention, AttemptRetentionDefault)
+	c.DisableAfter = cmp.Or(c.DisableAfter, DisableAfterDefault)
 	return c
 }

@@ -30,16 +30,22 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
+	"github.com/triggerd/triggerd/internal/alert"
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/keyring"
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
+	"github.com/triggerd/triggerd/internal/upkeep"
 )
 
 // Defaults of Config, named so that documentation and flags can refer to them.
@@ -84,6 +90,18 @@ const (
 	// EventRetentionDefault is how long events stay readable by polling
 	// triggers.
 	EventRetentionDefault = poll.RetentionDefault
+
+	// AttemptRetentionDefault is how long delivery attempt records are
+	// kept.
+	AttemptRetentionDefault = upkeep.AttemptRetentionDefault
+
+	// DisableAfterDefault is how long a subscription's attempts may all
+	// fail before it turns inactive.
+	DisableAfterDefault = upkeep.DisableAfterDefault
+
+	// UpkeepIntervalDefault is how often attempts are pruned and failing
+	// subscriptions disabled.
+	UpkeepIntervalDefault = upkeep.IntervalDefault
 )
 
 // Config configures a Publisher. Only PublicURL is required.
@@ -193,6 +211,38 @@ type Config struct {
 	// Routes are extra handlers mounted beside the API, keyed by
 	// http.ServeMux pattern.
 	Routes map[string]http.Handler
+
+	// NoMetricsRoute keeps GET /metrics off Handler, for a deployment that
+	// serves MetricsHandler on a listener of its own.
+	NoMetricsRoute bool
+
+	// AttemptRetention is how long delivery attempt records are kept; 0
+	// means AttemptRetentionDefault. Older ones are pruned in small
+	// batches. (The event log has its own, EventRetention.)
+	AttemptRetention time.Duration
+
+	// DisableAfter is how long a subscription's attempts may all fail
+	// before it turns inactive with reason "failing"; 0 means
+	// DisableAfterDefault, a negative value never disables one.
+	DisableAfter time.Duration
+
+	// UpkeepInterval is how often attempts are pruned and failing
+	// subscriptions disabled; 0 means UpkeepIntervalDefault.
+	UpkeepInterval time.Duration
+
+	// AlertURL, when set, receives operational webhooks
+	// (subscription.inactive, subscription.recovered, delivery.exhausted),
+	// signed with AlertSecret (a Standard Webhooks "whsec_…" secret) and
+	// delivered like any event: same retries, same SSRF rules.
+	AlertURL    string
+	AlertSecret string
+
+	// TracerProvider receives a span per API request, per publish and per
+	// delivery attempt (linked to its publish); nil means none. Attempts
+	// carry their span to the receiver as a W3C traceparent header unless
+	// NoTracePropagation is set.
+	TracerProvider     trace.TracerProvider
+	NoTracePropagation bool
 }
 
 // Publisher is a running triggerd: the HTTP API, the event log and the
@@ -205,6 +255,8 @@ type Publisher struct {
 	handler   http.Handler
 	connector *connector.Files
 	pruner    *poll.Pruner
+	metrics   *metric.Metrics
+	upkeep    *upkeep.Upkeep
 }
 
 // OpenPostgres opens a PostgreSQL database (pgx's database/sql driver) for
@@ -244,7 +296,21 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
+	metrics := metric.New(metricSource{st: st})
+	var alerts *alert.Alerter
+	if cfg.AlertURL != "" {
+		if err := guard.CheckURL(ctx, cfg.AlertURL); err != nil {
+			return nil, fmt.Errorf("triggerd: alert URL: %w", err)
+		}
+		if alerts, err = alert.New(ctx, st, cfg.AlertURL, cfg.AlertSecret, cfg.Logger); err != nil {
+			return nil, fmt.Errorf("triggerd: %w", err)
+		}
+	}
 	engine, err := delivery.New(st, delivery.Config{
+		Metrics:                 metrics,
+		OnAttempt:               alerts.Attempt,
+		Tracer:                  tracer(cfg.TracerProvider),
+		NoTracePropagation:      cfg.NoTracePropagation,
 		Timeout:                 cfg.DeliveryTimeout,
 		Workers:                 cfg.DeliveryWorkers,
 		RetrySchedule:           cfg.RetrySchedule,
@@ -259,6 +325,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
+	alerts.SetEngine(engine)
 	// The connector definition is generated once, from the same catalog and
 	// public URL the API builds Location headers from, so the two always
 	// agree (power-platform-triggers.md §1.7).
@@ -267,10 +334,18 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: connector definition: %w", err)
 	}
 	routes := map[string]http.Handler{http.MethodGet + " " + connector.APIVersionPath + connector.OpenAPIPath: connector.Handler(files)}
+	if !cfg.NoMetricsRoute {
+		routes[http.MethodGet+" "+metric.Path] = metrics.Handler()
+	}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
-	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner}
+	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner, metrics: metrics,
+		upkeep: &upkeep.Upkeep{Store: st, AttemptRetention: cfg.AttemptRetention, DisableAfter: max(cfg.DisableAfter, 0),
+			Interval: cfg.UpkeepInterval, Logger: cfg.Logger}}
+	if alerts != nil {
+		p.upkeep.OnDisabled = func(s store.Subscription) { alerts.SubscriptionInactive(s, "failing") }
+	}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
@@ -284,6 +359,10 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Logger:        cfg.Logger,
 		Extra:         routes,
 		Poller:        poller,
+		Metrics:       metrics,
+		Engine:        engine,
+		Alerts:        observer(alerts),
+		Tracer:        tracer(cfg.TracerProvider),
 	})
 	return p, nil
 }
@@ -364,13 +443,16 @@ func (p *Publisher) Start(ctx context.Context) error {
 	if err := p.engine.Start(ctx); err != nil {
 		return err
 	}
+	if err := p.upkeep.Start(ctx); err != nil {
+		return err
+	}
 	return p.pruner.Start(ctx)
 }
 
 // Stop lets deliveries in flight finish until ctx ends, then cancels the
 // rest; they are retried on the next Start.
 func (p *Publisher) Stop(ctx context.Context) error {
-	return errors.Join(p.pruner.Stop(ctx), p.engine.Stop(ctx))
+	return errors.Join(p.pruner.Stop(ctx), p.upkeep.Stop(ctx), p.engine.Stop(ctx))
 }
 
 // Event is one event to publish.
@@ -437,7 +519,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, events ...Event)
 	if err != nil {
 		return nil, err
 	}
-	return publicResults(p.publisher.Publish(ctx, publish.Tenant{Name: tenant}, inputs))
+	return publicResults(p.countPublished(p.publisher.Publish(ctx, publish.Tenant{Name: tenant}, inputs)))
 }
 
 // PublishTx publishes inside the application's transaction on the same
@@ -450,7 +532,7 @@ func (p *Publisher) PublishTx(ctx context.Context, tx *sql.Tx, tenant string, ev
 	if err != nil {
 		return nil, err
 	}
-	return publicResults(p.publisher.PublishTx(ctx, tx, publish.Tenant{Name: tenant}, inputs))
+	return publicResults(p.countPublished(p.publisher.PublishTx(ctx, tx, publish.Tenant{Name: tenant}, inputs)))
 }
 
 // publicResults converts publish's results and input errors to the public

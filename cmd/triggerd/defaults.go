@@ -40,6 +40,8 @@ func defaultVars() kong.Vars {
 		"polling_page_size":        strconv.Itoa(triggerd.PollingPageSizeDefault),
 		"polling_page_max":         strconv.Itoa(poll.PageSizeMax),
 		"event_retention":          shortDuration(triggerd.EventRetentionDefault),
+		"attempt_retention":        shortDuration(triggerd.AttemptRetentionDefault),
+		"disable_after":            shortDuration(triggerd.DisableAfterDefault),
 		"subscription_concurrency": strconv.Itoa(triggerd.SubscriptionConcurrencyDefault),
 		"host_concurrency":         strconv.Itoa(triggerd.HostConcurrencyDefault),
 		"bench_phases":             strings.Join(bench.Phases, ","),

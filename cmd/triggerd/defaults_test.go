@@ -30,6 +30,8 @@ func TestServeDefaultsMatchTheLibrary(t *testing.T) {
 	require.Equal(t, triggerd.PollingRetryAfterDefault, s.PollingRetryAfter)
 	require.Equal(t, triggerd.PollingPageSizeDefault, s.PollingPageSize)
 	require.Equal(t, triggerd.EventRetentionDefault, s.EventRetention)
+	require.Equal(t, triggerd.AttemptRetentionDefault, s.AttemptRetention)
+	require.Equal(t, triggerd.DisableAfterDefault, s.DisableAfter)
 	require.Equal(t, triggerd.SubscriptionConcurrencyDefault, s.SubscriptionConcurrency)
 	require.Equal(t, triggerd.HostConcurrencyDefault, s.HostConcurrency)
 	require.Equal(t, ShutdownTimeoutDefault, s.ShutdownTimeout)
@@ -69,6 +71,9 @@ func TestServeRejectsFlagsOutOfRange(t *testing.T) {
 		{[]string{"--polling-page-size", "1001"}, "--polling-page-size"},
 		{[]string{"--polling-retry-after", "500ms"}, "--polling-retry-after"},
 		{[]string{"--event-retention", "0s"}, "--event-retention"},
+		{[]string{"--attempt-retention", "0s"}, "--attempt-retention"},
+		{[]string{"--disable-after", "-1h"}, "--disable-after"},
+		{[]string{"--alert-url", "https://ops.example.com/alerts"}, "--alert-secret"},
 		{[]string{"--subscription-concurrency", "0"}, "--subscription-concurrency"},
 		{[]string{"--host-concurrency", "0"}, "--host-concurrency"},
 		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
@@ -76,6 +81,6 @@ func TestServeRejectsFlagsOutOfRange(t *testing.T) {
 		_, err := parseServe(t, tc.args...)
 		require.ErrorContains(t, err, tc.want, tc.args)
 	}
-	_, err := parseServe(t, "--rescue-after", "50s", "--polling-page-size", "1000")
+	_, err := parseServe(t, "--rescue-after", "50s", "--polling-page-size", "1000", "--disable-after", "0")
 	require.NoError(t, err)
 }

@@ -20,6 +20,8 @@ type cli struct {
 	Migrate   migrateCmd   `cmd:"" help:"Create or upgrade the database schema (serve does it too); safe while other nodes run."`
 	Check     checkCmd     `cmd:"" help:"Check the database for damage: SQLite's full integrity_check, or PostgreSQL's schema. Exit 1 when it finds a problem."`
 	Publish   publishCmd   `cmd:"" help:"Publish an event to a running triggerd (a client for POST /v1/events)."`
+	Webhooks  webhooksCmd  `cmd:"" help:"Inspect, enable, disable and redeliver to a tenant's subscriptions (a client of the API)."`
+	Events    eventsCmd    `cmd:"" help:"Find a tenant's events and their deliveries (a client of the API)."`
 	Connector connectorCmd `cmd:"" help:"Generate and lint Power Platform connector definitions."`
 	Flow      flowCmd      `cmd:"" help:"Play the platform's side of a trigger locally: subscribe, receive, validate, unsubscribe."`
 	Receive   receiveCmd   `cmd:"" help:"Print the notifications posted to a local address (a stand-in subscriber for trying triggerd)."`

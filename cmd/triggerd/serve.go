@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/triggerd/triggerd"
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/internal/keyring"
@@ -68,7 +70,14 @@ type serveCmd struct {
 	EncryptionKey           string        `name:"encryption-key" env:"TRIGGERD_ENCRYPTION_KEY" help:"Keyring that encrypts callback URLs and secrets at rest: comma-separated 32-byte base64 keys, the first encrypts, all decrypt (prefer the environment variable: flags show in ps). Default on SQLite: a key generated beside the database file (<db>.key); required on PostgreSQL."`
 	SecretGrace             time.Duration `name:"secret-grace" env:"TRIGGERD_SECRET_GRACE" default:"${secret_grace}" help:"After POST /v1/webhooks/{id}/secret, how long deliveries are also signed with the previous secret (0s: not at all)."`
 	DebugAddr               string        `name:"debug-addr" env:"TRIGGERD_DEBUG_ADDR" help:"Serve Go's pprof profiles and expvar memory statistics on this address (e.g. 127.0.0.1:6060); off by default."`
-	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogLevel                string        `name:"log-level" env:"TRIGGERD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error (debug adds a line per successful delivery attempt and per request)."`
+	LogFormat               string        `name:"log-format" env:"TRIGGERD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text (logfmt) or json (one object a line)."`
+	AttemptRetention        time.Duration `name:"attempt-retention" env:"TRIGGERD_ATTEMPT_RETENTION" default:"${attempt_retention}" help:"How long delivery attempt records are kept (more than 0); older ones are pruned in small batches."`
+	DisableAfter            time.Duration `name:"disable-after" env:"TRIGGERD_DISABLE_AFTER" default:"${disable_after}" help:"A subscription whose attempts have all failed for this long turns inactive (reason failing); 0 never disables one."`
+	AlertURL                string        `name:"alert-url" env:"TRIGGERD_ALERT_URL" help:"Receives operational webhooks (subscription.inactive, subscription.recovered, delivery.exhausted), signed with --alert-secret and delivered like any event; off by default."`
+	AlertSecret             string        `name:"alert-secret" env:"TRIGGERD_ALERT_SECRET" help:"Standard Webhooks secret (whsec_ and base64) that signs the alerts; required with --alert-url."`
+	NoTracePropagation      bool          `name:"no-trace-propagation" env:"TRIGGERD_NO_TRACE_PROPAGATION" help:"Send no W3C traceparent header with deliveries (traces are on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set)."`
+	MetricsAddr             string        `name:"metrics-addr" env:"TRIGGERD_METRICS_ADDR" help:"Serve the Prometheus metrics (GET /metrics) on this address of their own instead of the API's (e.g. 127.0.0.1:9090)."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
 	EventRetention          time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
@@ -99,12 +108,18 @@ func (c *serveCmd) Validate() error {
 		return fmt.Errorf("--polling-page-size %d: must be between 1 and %d", c.PollingPageSize, poll.PageSizeMax)
 	case c.EventRetention <= 0:
 		return fmt.Errorf("--event-retention %s: must be more than 0", c.EventRetention)
+	case c.AttemptRetention <= 0:
+		return fmt.Errorf("--attempt-retention %s: must be more than 0", c.AttemptRetention)
+	case c.AlertURL != "" && c.AlertSecret == "":
+		return fmt.Errorf("--alert-url needs --alert-secret (whsec_ followed by base64 of at least 24 random bytes) to sign the alerts")
+	case c.DisableAfter < 0:
+		return fmt.Errorf("--disable-after %s: must be 0 (never) or more", c.DisableAfter)
 	}
 	return nil
 }
 
 func (c *serveCmd) Run() error {
-	logger := newLogger(c.LogLevel)
+	logger := newLogger(os.Stderr, c.LogLevel, c.LogFormat)
 	if c.isPostgres() && strings.TrimSpace(c.EncryptionKey) == "" {
 		return keyring.ErrKeyRequired
 	}
@@ -150,6 +165,22 @@ func (c *serveCmd) Run() error {
 	if secretGrace == 0 {
 		secretGrace = -1 // the library's "none"; its 0 means the default
 	}
+	tp, err := newTracerProvider(ctx)
+	if err != nil {
+		return err
+	}
+	var tracerProvider trace.TracerProvider
+	if tp != nil {
+		tracerProvider = tp
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				logger.Warn("traces: flush at shutdown", "error", err)
+			}
+		}()
+		logger.Info("traces exported over OTLP/HTTP, as the OTEL_* environment configures")
+	}
 	p, err := triggerd.New(ctx, db, triggerd.Config{
 		Catalog:                 cat,
 		PublicURL:               publicURL,
@@ -170,6 +201,13 @@ func (c *serveCmd) Run() error {
 		KeyRatePerSecond:        unlimitedAtZero(c.KeyRateLimit),
 		RateBurst:               c.RateBurst,
 		Logger:                  logger,
+		NoMetricsRoute:          c.MetricsAddr != "",
+		AttemptRetention:        c.AttemptRetention,
+		DisableAfter:            disableAfter(c.DisableAfter),
+		AlertURL:                c.AlertURL,
+		TracerProvider:          tracerProvider,
+		NoTracePropagation:      c.NoTracePropagation,
+		AlertSecret:             c.AlertSecret,
 	})
 	if err != nil {
 		return err
@@ -187,6 +225,18 @@ func (c *serveCmd) Run() error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if c.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w", c.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET "+triggerd.MetricsPath, p.MetricsHandler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		logger.Info("metrics endpoint", "addr", mln.Addr().String(), "path", triggerd.MetricsPath)
+	}
 	if c.DebugAddr != "" {
 		dln, err := net.Listen("tcp", c.DebugAddr)
 		if err != nil {
@@ -294,6 +344,15 @@ func (d *drainHandler) wait(ctx context.Context) {
 	}
 }
 
+// disableAfter maps the flag's 0 (never) to the library's negative value,
+// since the library reads 0 as its default.
+func disableAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 func parseSchedule(s string) ([]time.Duration, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -309,10 +368,16 @@ func parseSchedule(s string) ([]time.Duration, error) {
 	return out, nil
 }
 
-func newLogger(level string) *slog.Logger {
+// newLogger writes logs of at least level to w, as logfmt text or as one
+// JSON object a line (for a log pipeline that indexes fields).
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // kong's enum already checked it
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 type migrateCmd struct {

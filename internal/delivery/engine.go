@@ -29,7 +29,10 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/tidwall/gjson"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
@@ -116,7 +119,18 @@ type Config struct {
 	HostConcurrency int
 	Guard           *netguard.Guard
 	Logger          *slog.Logger
-	UserAgent       string
+	// Metrics counts attempts; nil counts nothing.
+	Metrics *metric.Metrics
+	// OnAttempt, when set, is called with every attempt once it is
+	// recorded, on the delivery's goroutine: it must be quick.
+	OnAttempt func(Notice)
+	// Tracer makes a span per attempt, linked to the publishing span;
+	// nil makes none.
+	Tracer trace.Tracer
+	// NoTracePropagation leaves the W3C traceparent header off the
+	// POSTs (by default the attempt's span is propagated to the receiver).
+	NoTracePropagation bool
+	UserAgent          string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -125,7 +139,9 @@ type Config struct {
 // POST to one subscription carries.
 type Delivery struct {
 	SubscriptionID string
-	EventIDs       []string
+	// Trigger labels the delivery's metrics and log lines.
+	Trigger  string
+	EventIDs []string
 	// MessageID is the Standard Webhooks webhook-id, stable across retries.
 	MessageID string
 	// Batch marks an event for a batch-mode subscription: it waits with the
@@ -142,6 +158,11 @@ type Delivery struct {
 	// subscription (the catalog's concurrency); 0 means the engine's
 	// SubscriptionConcurrency.
 	Concurrency int
+	// Redelivery marks an operator's resend of an event already sent.
+	Redelivery bool
+	// Trace is the publishing span the attempt's span links to; when it is
+	// not valid, the span of EnqueueTx's context is used.
+	Trace trace.SpanContext
 
 	// CallbackURL, Secret and Data let the fast path make the first attempt
 	// without reading anything back (single mode only).
@@ -181,6 +202,12 @@ type deliverArgs struct {
 	// Deferrals counts how often the delivery found its subscription or
 	// receiver host at capacity and was put back, to space its next looks.
 	Deferrals int `json:"deferrals,omitempty"`
+	// Redelivery marks an operator's resend: its success is not a
+	// first delivery, so it is not observed as delivery latency.
+	Redelivery bool `json:"redelivery,omitempty"`
+	// Trace is the W3C traceparent of the publishing span, which each
+	// attempt's span links to.
+	Trace string `json:"trace,omitempty"`
 }
 
 func (deliverArgs) Kind() string { return "triggerd.deliver" }
@@ -208,7 +235,9 @@ type riverEngine struct {
 	// listener is the pgx pool River's PostgreSQL notifier listens on.
 	listener *pgxpool.Pool
 
-	recorder  *recorder
+	recorder *recorder
+	// tracing says a Tracer was configured.
+	tracing   bool
 	running   atomic.Bool
 	fastSlots chan struct{}
 	fastWG    sync.WaitGroup
@@ -261,6 +290,9 @@ func (cfg Config) withDefaults(dialect sqlstore.Dialect) Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	return cfg
 }
 
@@ -289,15 +321,17 @@ func New(st Store, cfg Config) (Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("delivery engine: %w", err)
 	}
+	tracing := cfg.Tracer != nil
 	cfg = cfg.withDefaults(st.Dialect())
 	e := &riverEngine{
 		cfg:       cfg,
 		store:     st,
-		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent),
+		sender:    newSender(cfg.Guard, cfg.Timeout, cfg.UserAgent, !cfg.NoTracePropagation),
 		policy:    policy{schedule: cfg.RetrySchedule, retryAfterMax: cfg.RetryAfterMax},
 		limit:     newLimiter(cfg.SubscriptionConcurrency, cfg.HostConcurrency),
 		log:       cfg.Logger,
 		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
+		tracing:   tracing,
 	}
 	e.recorder = newRecorder(e)
 	e.fastCtx, e.fastStop = context.WithCancel(context.Background())
@@ -377,6 +411,8 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		params = make([]river.InsertManyParams, 0, len(ds))
 		items  []fastItem
 		now    = e.cfg.Now()
+		link   = trace.SpanContextFromContext(ctx)
+		parent = traceparent(link)
 	)
 	defer func() {
 		if err != nil {
@@ -386,6 +422,10 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		}
 	}()
 	for _, d := range ds {
+		link, parent := link, parent
+		if d.Trace.IsValid() {
+			link, parent = d.Trace, traceparent(d.Trace)
+		}
 		if !d.Batch {
 			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.running.Load() {
 				// A healthy subscription at capacity waits in memory for its
@@ -395,17 +435,17 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 				switch e.limit.admit(d.SubscriptionID, host, d.Concurrency, len(d.Data)) {
 				case admitRun:
 					if e.tryReserve() {
-						items = append(items, fastItem{Delivery: d, host: host, slot: true})
+						items = append(items, fastItem{Delivery: d, host: host, slot: true, link: link})
 						continue
 					}
 					e.limit.release(d.SubscriptionID, host, false, false)
 				case admitWait:
-					items = append(items, fastItem{Delivery: d, host: host, waits: true})
+					items = append(items, fastItem{Delivery: d, host: host, waits: true, link: link})
 					continue
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Concurrency: d.Concurrency},
+				Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: d.EventIDs, MessageID: d.MessageID, Concurrency: d.Concurrency, Redelivery: d.Redelivery, Trace: parent},
 				InsertOpts: &river.InsertOpts{Queue: queueName},
 			})
 			continue
@@ -613,14 +653,20 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 		return nil
 	}
 	started := e.cfg.Now()
-	res := e.sender.send(ctx, sub.CallbackURL, sub.SigningSecrets(started), args.MessageID, body, started)
+	sctx, span := e.startAttemptSpan(ctx, linkOf(args.Trace), sub.ID, sub.Trigger, args.MessageID, number)
+	res := e.sender.send(sctx, sub.CallbackURL, sub.SigningSecrets(started), args.MessageID, body, started)
 	e.limit.release(sub.ID, host, isTimeout(res), res.Err == nil)
 	e.runWaiting(sub.ID)
 	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		return errAbandoned
 	}
-	o := e.policy.decide(attemptInput{subscriptionID: sub.ID, messageID: args.MessageID, eventIDs: args.EventIDs,
-		number: number, started: started, result: res})
+	in := attemptInput{subscriptionID: sub.ID, trigger: sub.Trigger, messageID: args.MessageID, eventIDs: args.EventIDs,
+		number: number, started: started, result: res}
+	if !args.Batch && !args.Redelivery {
+		in.committed = events[0].CreatedAt
+	}
+	o := e.policy.decide(in)
+	endAttemptSpan(span, o)
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		next := args
@@ -633,7 +679,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	if err := e.recorder.record(rctx, req); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
-	o.log(e.log)
+	o.report(e.log, e.cfg.Metrics, e.cfg.OnAttempt)
 	if o.next == stepStop {
 		return river.JobCancel(o.err())
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Dispatch is what EnqueueTx hands back for after the publishing
@@ -34,6 +35,11 @@ type fastItem struct {
 	// memory for a place (and holds room in the wait, not a place).
 	slot, waits bool
 	group       *fastGroup
+	// committed is when the publishing transaction committed, the start of
+	// the delivery's latency.
+	committed time.Time
+	// link is the publishing span, which the attempt's span links to.
+	link trace.SpanContext
 }
 
 // fastGroup is the deliveries of one publishing transaction (up to
@@ -161,6 +167,7 @@ func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
 		now := e.cfg.Now()
 		var lines []string
 		for _, it := range items {
+			it.committed = now
 			if it.waits {
 				e.limit.wait(it, now)
 				if !slices.Contains(lines, it.SubscriptionID) {
@@ -185,21 +192,24 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	}
 	ctx := e.fastCtx
 	started := e.cfg.Now()
-	res := e.sender.send(ctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
+	sctx, span := e.startAttemptSpan(ctx, it.link, it.SubscriptionID, it.Trigger, it.MessageID, 1)
+	res := e.sender.send(sctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
 	e.limit.release(it.SubscriptionID, it.host, isTimeout(res), res.Err == nil)
 	e.runWaiting(it.SubscriptionID)
 	if ctx.Err() != nil {
 		// Cut off by a hard stop: nothing is recorded and no step of the
 		// schedule is used; the safety-net job makes the attempt again
 		// after the restart.
+		span.End()
 		return
 	}
-	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, messageID: it.MessageID, eventIDs: it.EventIDs,
-		number: 1, started: started, result: res})
+	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, trigger: it.Trigger, messageID: it.MessageID,
+		eventIDs: it.EventIDs, committed: it.committed, number: 1, started: started, result: res})
+	endAttemptSpan(span, o)
 	req := recordRequest{record: o.record}
 	if o.next == stepRetry {
 		req.retry = &river.InsertManyParams{
-			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1, Concurrency: it.Concurrency},
+			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1, Concurrency: it.Concurrency, Trace: traceparent(it.link)},
 			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: *o.record.Attempt.NextAttemptAt},
 		}
 	}
@@ -213,7 +223,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		}
 		return
 	}
-	o.log(e.log)
+	o.report(e.log, e.cfg.Metrics, e.cfg.OnAttempt)
 	if it.group.left.Add(-1) == 0 {
 		// Every attempt of the group is durable: its safety net goes.
 		if err := e.recorder.record(rctx, recordRequest{noRecord: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {

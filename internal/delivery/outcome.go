@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -73,8 +75,14 @@ const (
 // attemptInput is one finished POST and what it was for.
 type attemptInput struct {
 	subscriptionID string
-	messageID      string
-	eventIDs       []string
+	// trigger labels the attempt's metrics and log line.
+	trigger   string
+	messageID string
+	eventIDs  []string
+	// committed is when the event was accepted: a delivered first success
+	// is observed as its latency. Zero for batches, whose events waited
+	// their window on purpose.
+	committed time.Time
 	// number counts attempts of this delivery from 1.
 	number  int
 	started time.Time
@@ -88,6 +96,12 @@ type outcome struct {
 	record  store.AttemptRecord
 	next    nextStep
 	retryIn time.Duration
+	trigger string
+	// exhausted says the retry schedule was used up by this attempt.
+	exhausted bool
+	// latency is from the event's commit to the end of this attempt, when
+	// it is the first successful one (zero otherwise).
+	latency time.Duration
 }
 
 // decide turns an attempt into its outcome.
@@ -102,12 +116,16 @@ func (p policy) decide(in attemptInput) outcome {
 		Duration:       in.result.Duration,
 		Status:         in.result.Status,
 		Error:          reason,
-	}}}
+		Response:       responseText(in.result.Response),
+	}}, trigger: in.trigger}
 	a := &o.record.Attempt
 	switch v {
 	case verdictDelivered:
 		a.Outcome = store.AttemptDelivered
 		o.next = stepDone
+		if !in.committed.IsZero() {
+			o.latency = in.started.Add(in.result.Duration).Sub(in.committed)
+		}
 	case verdictGone:
 		a.Outcome = store.AttemptGone
 		o.record.Deactivate = reason
@@ -120,6 +138,7 @@ func (p policy) decide(in attemptInput) outcome {
 			a.Outcome = store.AttemptFailed
 			a.Error = fmt.Sprintf("%s; gave up after %d %s", reason, in.number, plural(in.number, "attempt", "attempts"))
 			o.next = stepStop
+			o.exhausted = true
 			break
 		}
 		o.retryIn = p.delay(in.number, in.result.RetryAfter)
@@ -135,25 +154,69 @@ func (p policy) decide(in attemptInput) outcome {
 func (o outcome) err() error { return errors.New(o.record.Attempt.Error) }
 
 // logAttrs are the fields of an attempt's log line. They name the
-// subscription and message, never the callback URL: its query carries the
-// platform's signature.
+// subscription, trigger, message and events, never the callback URL: its
+// query carries the platform's signature.
 func (o outcome) logAttrs() []any {
 	a := o.record.Attempt
-	attrs := []any{"subscription", a.SubscriptionID, "message", a.WebhookID, "attempt", a.Number,
-		"outcome", a.Outcome, "status", a.Status, "reason", a.Error}
+	attrs := []any{"subscription", a.SubscriptionID, "trigger", o.trigger, "message", a.WebhookID,
+		"events", a.EventIDs, "attempt", a.Number, "outcome", a.Outcome, "status", a.Status,
+		"duration_ms", float64(a.Duration.Microseconds()) / 1000, "reason", a.Error}
+	if o.latency > 0 {
+		attrs = append(attrs, "latency_ms", float64(o.latency.Microseconds())/1000)
+	}
 	if a.NextAttemptAt != nil {
-		attrs = append(attrs, "next_attempt_at", a.NextAttemptAt.UTC().Format(time.RFC3339))
+		attrs = append(attrs, "next_attempt_at", a.NextAttemptAt.UTC().Format(time.RFC3339Nano))
 	}
 	return attrs
 }
 
-// log writes the attempt's line: failures at info, successes at debug.
-func (o outcome) log(l *slog.Logger) {
-	if o.record.Attempt.Outcome == store.AttemptDelivered {
+// Notice is a recorded attempt as the engine's OnAttempt hook sees it: what
+// operational alerts are raised from.
+type Notice struct {
+	SubscriptionID string
+	Trigger        string
+	EventIDs       []string
+	Outcome        store.AttemptOutcome
+	// Exhausted says the retry schedule was used up: no attempt follows.
+	Exhausted bool
+	// Deactivated is set when the subscription turned inactive (the
+	// callback answered 404 or 410).
+	Deactivated string
+}
+
+// report writes the attempt's line (failures at info, successes at debug),
+// counts it in the metrics and passes it to the hook, once the attempt is
+// recorded. A callback that answered gone also changes its subscription's
+// state: that is a line of its own, at warn, since deliveries to it stop.
+func (o outcome) report(l *slog.Logger, m *metric.Metrics, hook func(Notice)) {
+	a := o.record.Attempt
+	if hook != nil {
+		hook(Notice{SubscriptionID: a.SubscriptionID, Trigger: o.trigger, EventIDs: a.EventIDs, Outcome: a.Outcome,
+			Exhausted: o.exhausted, Deactivated: o.record.Deactivate})
+	}
+	m.Attempt(o.trigger, string(a.Outcome), a.Duration)
+	if o.latency > 0 {
+		m.Delivered(o.trigger, o.latency)
+	}
+	if a.Outcome == store.AttemptDelivered {
 		l.Debug("delivery attempt", o.logAttrs()...)
 		return
 	}
 	l.Info("delivery attempt failed", o.logAttrs()...)
+	if o.record.Deactivate != "" {
+		l.Warn("subscription state changed", "subscription", a.SubscriptionID, "trigger", o.trigger,
+			"state", store.SubscriptionInactive, "reason", "gone", "detail", o.record.Deactivate)
+	}
+}
+
+// responseText is a response excerpt as text the database stores: invalid
+// UTF-8 (a rune cut at the excerpt's end, a binary body) and NUL bytes, which
+// PostgreSQL's text refuses, become U+FFFD.
+func responseText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func plural(n int, one, many string) string {

@@ -217,7 +217,7 @@ func TestSenderCarriesTheCallbackAsStored(t *testing.T) {
 		w.Header().Set("Retry-After", "7")
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
-	s := newSender(&netguard.Guard{AllowPrivate: true}, 5*time.Second, "triggerd/test")
+	s := newSender(&netguard.Guard{AllowPrivate: true}, 5*time.Second, "triggerd/test", true)
 	raw := srv + "/cb?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=AbC%2Bd"
 	res := s.send(context.Background(), raw, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", []byte(`{"x":1}`), time.Now())
 	require.NoError(t, res.Err)

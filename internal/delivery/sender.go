@@ -25,12 +25,19 @@ const ConnsPerHostMax = 256
 // connection can be reused; the rest is dropped with the connection.
 const responseDrainMax = 64 << 10
 
+// ResponseExcerptMax is how much of a callback's response body is kept with
+// its attempt: enough for the receiver's error message, small enough that a
+// billion attempts stay affordable.
+const ResponseExcerptMax = 1 << 10
+
 // Result is what one POST to a callback produced.
 type Result struct {
 	Status     int
 	Duration   time.Duration
 	Err        error
 	RetryAfter time.Duration
+	// Response is the first ResponseExcerptMax bytes of the response body.
+	Response []byte
 }
 
 // sender posts signed notifications. One sender, and so one connection pool
@@ -38,9 +45,11 @@ type Result struct {
 type sender struct {
 	client    *http.Client
 	userAgent string
+	// propagate sends the attempt's span as a W3C traceparent header.
+	propagate bool
 }
 
-func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *sender {
+func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string, propagate bool) *sender {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}
 	transport := &http.Transport{
 		// No proxy from the environment: the SSRF check must see the real
@@ -68,6 +77,7 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string) *
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		userAgent: userAgent,
+		propagate: propagate,
 	}
 }
 
@@ -92,6 +102,9 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 	req.Header.Set("webhook-id", messageID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", sig)
+	if s.propagate {
+		propagateTrace(ctx, req.Header)
+	}
 
 	start := time.Now()
 	resp, err := s.client.Do(req)
@@ -102,12 +115,14 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 		// one place every delivery error comes from.
 		return Result{Duration: time.Since(start), Err: redact.Error(err)}
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax))
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, ResponseExcerptMax))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax-int64(len(excerpt))))
 	resp.Body.Close()
 	return Result{
 		Status:     resp.StatusCode,
 		Duration:   time.Since(start),
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		Response:   excerpt,
 	}
 }
 

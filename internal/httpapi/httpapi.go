@@ -17,11 +17,15 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/triggerd/triggerd/catalog"
 	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/ident"
+	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/netguard"
 	"github.com/triggerd/triggerd/internal/poll"
 	"github.com/triggerd/triggerd/internal/publish"
@@ -80,6 +84,16 @@ type Config struct {
 	SecretGrace time.Duration
 	// RateLimit bounds each tenant's and each key's request rate.
 	RateLimit RateLimit
+	// Metrics counts requests by route and published events; nil counts
+	// nothing.
+	Metrics *metric.Metrics
+	// Engine queues redeliveries (ops.go); nil answers them 500.
+	Engine Enqueuer
+	// Alerts hears of subscriptions an operator disabled; nil hears
+	// nothing.
+	Alerts StateObserver
+	// Tracer makes a span per request and per publish; nil makes none.
+	Tracer trace.Tracer
 }
 
 type api struct {
@@ -105,30 +119,43 @@ func New(cfg Config) http.Handler {
 		cfg.SecretGrace = SecretGraceDefault
 	}
 	cfg.SecretGrace = max(cfg.SecretGrace, 0)
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	a := &api{Config: cfg, limiters: newLimiters(cfg.RateLimit)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.health)
 	// Each route names the scope a key needs (apikey.Scope): the platform's
 	// connection registers, reads, deletes and polls; applications publish;
-	// admin keys do everything, keys and secrets included.
+	// admin keys do everything, keys, secrets, state changes, redelivery and
+	// the event log included.
 	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.register))
-	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(apikey.ScopeConnection, a.list))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath), a.auth(apikey.ScopeConnection, a.listPage))
 	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeConnection, a.get))
 	mux.Handle(route(http.MethodDelete, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeConnection, a.deregister))
+	mux.Handle(route(http.MethodGet, connector.WebhooksPath+"/{id}/attempts"), a.auth(apikey.ScopeConnection, a.attempts))
+	mux.Handle(route(http.MethodPatch, connector.WebhooksPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.patch))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/redeliver"), a.auth(apikey.ScopeAdmin, a.redeliver))
+	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/events/{eventId}/redeliver"), a.auth(apikey.ScopeAdmin, a.redeliverOne))
 	mux.Handle(route(http.MethodPost, connector.WebhooksPath+"/{id}/secret"), a.auth(apikey.ScopeAdmin, a.rotateSecret))
 	mux.Handle(route(http.MethodPost, connector.EventsPath), a.auth(apikey.ScopePublish, a.events))
+	mux.Handle(route(http.MethodGet, connector.EventsPath), a.auth(apikey.ScopeAdmin, a.listEvents))
+	mux.Handle(route(http.MethodGet, connector.EventsPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.getEvent))
 	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.pollTrigger))
 	mux.Handle(route(http.MethodPost, KeysPath), a.auth(apikey.ScopeAdmin, a.createKey))
 	mux.Handle(route(http.MethodGet, KeysPath), a.auth(apikey.ScopeAdmin, a.listKeys))
 	mux.Handle(route(http.MethodDelete, KeysPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.revokeKey))
+	mux.HandleFunc(route(http.MethodGet, APIDocPath), serveAPIDoc)
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; see GET /v1/openapi.json", r.Method, r.URL.Path))
 	})
-	return a.logRequests(a.boundDatabaseWait(mux))
+	// logRequests must hand the mux the very request it reads the matched
+	// pattern from afterwards, so it wraps the mux directly.
+	return a.boundDatabaseWait(a.logRequests(mux))
 }
 
 // boundDatabaseWait puts a deadline of DatabaseWait on every request's
@@ -199,15 +226,30 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// logRequests logs method, path and status. Never the query or the body: a
-// callback URL is a bearer credential and must not reach logs.
+// logRequests logs method, path and status, and counts the request under
+// its route pattern (set on r by the mux), never the raw path, whose ids
+// would make the metric unbounded. Never the query or the body: a callback
+// URL is a bearer credential and must not reach logs.
 func (a *api) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ctx, span := a.Tracer.Start(r.Context(), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start))
+		took := time.Since(start)
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		if span.IsRecording() {
+			span.SetName(route)
+			span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", rec.status))
+		}
+		span.End()
+		a.Metrics.HTTPRequest(route, rec.status, took)
+		a.Logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", rec.status, "duration", took)
 	})
 }
 
@@ -292,6 +334,7 @@ type subscriptionView struct {
 }
 
 type attemptView struct {
+	ID            int64      `json:"id"`
 	WebhookID     string     `json:"webhookId"`
 	EventIDs      []string   `json:"eventIds"`
 	Attempt       int        `json:"attempt"`
@@ -301,6 +344,8 @@ type attemptView struct {
 	Error         string     `json:"error,omitempty"`
 	Outcome       string     `json:"outcome"`
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	// Response is the start (up to 1 KiB) of what the receiver answered.
+	Response string `json:"response,omitempty"`
 }
 
 // location is the subscription's URL: the DELETE route of the generated
@@ -388,19 +433,6 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, credentialView(a.view(sub), sub))
 }
 
-func (a *api) list(w http.ResponseWriter, r *http.Request) {
-	subs, err := a.Store.Subscriptions(r.Context(), tenantOf(r).ID)
-	if err != nil {
-		a.internalError(w, r, err)
-		return
-	}
-	views := make([]subscriptionView, len(subs))
-	for i, s := range subs {
-		views[i] = a.view(s)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": views})
-}
-
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	tenant := tenantOf(r)
 	id := r.PathValue("id")
@@ -423,11 +455,7 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	v := a.view(sub)
 	v.Attempts = make([]attemptView, len(attempts))
 	for i, at := range attempts {
-		v.Attempts[i] = attemptView{
-			WebhookID: at.WebhookID, EventIDs: at.EventIDs, Attempt: at.Number, StartedAt: at.StartedAt,
-			LatencyMillis: float64(at.Duration.Microseconds()) / 1000, Status: at.Status, Error: at.Error,
-			Outcome: string(at.Outcome), NextAttemptAt: at.NextAttemptAt,
-		}
+		v.Attempts[i] = viewAttempt(at)
 	}
 	writeJSON(w, http.StatusOK, v)
 }
@@ -459,7 +487,11 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, err)
 		return
 	}
-	results, err := a.Publisher.Publish(r.Context(), publish.Tenant{ID: tenantOf(r).ID}, inputs)
+	// The publish span is what each attempt's span links to: EnqueueTx
+	// reads it from the context.
+	pctx, span := a.Tracer.Start(r.Context(), "triggerd.publish", trace.WithAttributes(attribute.Int("triggerd.events", len(inputs))))
+	results, err := a.Publisher.Publish(pctx, publish.Tenant{ID: tenantOf(r).ID}, inputs)
+	span.End()
 	if err != nil {
 		var ie *publish.InputError
 		if errors.As(err, &ie) {
@@ -480,6 +512,11 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 		}
 		a.internalError(w, r, err)
 		return
+	}
+	for _, res := range results {
+		if !res.Duplicate {
+			a.Metrics.EventPublished(res.Type)
+		}
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"events": results})
 }

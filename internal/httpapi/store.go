@@ -15,6 +15,7 @@ import (
 type Store interface {
 	apikey.Finder
 	apikey.Creator
+	opsStore
 
 	// CreateSubscription registers a callback, or returns the tenant's live
 	// subscription with the same trigger and callback URL (created=false),

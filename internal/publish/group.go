@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"sync"
 	"time"
 
@@ -201,7 +202,7 @@ func (p *Publisher) commitAlone(ctx context.Context, r *groupRequest) ([]Result,
 	if err != nil {
 		return nil, err
 	}
-	dispatch, err := p.Engine.EnqueueTx(ctx, tx, ds, true)
+	dispatch, err := p.Engine.EnqueueTx(ctx, tx, stampTrace(r.ctx, ds), true)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -255,7 +256,7 @@ func (p *Publisher) commitFast(ctx context.Context, reqs []*groupRequest) bool {
 			return false
 		}
 		inserted = inserted[len(r.inputs):]
-		all = append(all, ds...)
+		all = append(all, stampTrace(r.ctx, ds)...)
 	}
 	dispatch, err := p.Engine.EnqueueTx(ctx, tx, all, true)
 	if err != nil {
@@ -324,7 +325,7 @@ func (p *Publisher) commitTogether(ctx context.Context, reqs []*groupRequest) ([
 		} else {
 			ok = append(ok, r)
 			results = append(results, res)
-			all = append(all, ds...)
+			all = append(all, stampTrace(r.ctx, ds)...)
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
 			return append(ok, reqs[i+1:]...), fmt.Errorf("publish: release savepoint: %w", err)
@@ -365,3 +366,15 @@ func (p *Publisher) prepareRequestTx(ctx context.Context, tx *sql.Tx, r *groupRe
 // subscriptionCache holds the active subscriptions read in one
 // transaction, by tenant and trigger, so a group reads each once.
 type subscriptionCache map[[2]string][]store.Subscription
+
+// stampTrace gives each delivery its caller's publishing span: the group's
+// transaction runs on a context of its own, so the attempts' spans link to
+// the request that published them, not to the committer.
+func stampTrace(ctx context.Context, ds []delivery.Delivery) []delivery.Delivery {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		for i := range ds {
+			ds[i].Trace = sc
+		}
+	}
+	return ds
+}

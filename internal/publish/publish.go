@@ -259,7 +259,7 @@ func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, i
 			if len(tr.Filters) > 0 && !tr.Match(sub.Filters, data) {
 				continue
 			}
-			d := delivery.Delivery{SubscriptionID: sub.ID, EventIDs: []string{ev.ID}, MessageID: ev.ID,
+			d := delivery.Delivery{SubscriptionID: sub.ID, Trigger: ev.Type, EventIDs: []string{ev.ID}, MessageID: ev.ID,
 				CallbackURL: sub.CallbackURL, Secret: sub.SigningSecrets(now), Data: ev.Data, Concurrency: tr.Concurrency}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true

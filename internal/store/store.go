@@ -252,6 +252,8 @@ type Attempt struct {
 	Outcome AttemptOutcome
 	// NextAttemptAt is set when Outcome is AttemptRetry.
 	NextAttemptAt *time.Time
+	// Response is the start of what the receiver answered (at most 1 KiB).
+	Response string
 }
 
 // AttemptRecord is an attempt to store and, when Deactivate is set, the
@@ -291,4 +293,12 @@ type LogQuery struct {
 	// After is the cursor the page starts after.
 	After Cursor
 	Limit int
+}
+
+// SubscriptionCount is how many subscriptions of a trigger, across tenants,
+// are in a state.
+type SubscriptionCount struct {
+	Trigger string
+	State   SubscriptionState
+	Count   int
 }

@@ -543,7 +543,8 @@ func (s *Store) addHealthMany(ctx context.Context, subs []store.Subscription) er
 				SELECT subscription_id, MAX(id) AS id FROM triggerd_attempt
 				WHERE outcome = 'delivered' AND subscription_id IN (`+in+`) GROUP BY subscription_id
 			) ok ON ok.subscription_id = a.subscription_id
-			WHERE a.subscription_id IN (`+in+`) AND a.id > COALESCE(ok.id, 0)
+			JOIN triggerd_subscription s ON s.id = a.subscription_id
+			WHERE a.subscription_id IN (`+in+`) AND a.id > COALESCE(ok.id, 0) AND a.id > s.failures_after
 			GROUP BY a.subscription_id`), append(args, args...)...)
 		if err != nil {
 			return fmt.Errorf("subscription health: %w", err)
@@ -825,7 +826,7 @@ func placeholders(n int) string {
 func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []store.AttemptRecord) error {
 	for start := 0; start < len(records); start += insertChunk {
 		chunk := records[start:min(start+insertChunk, len(records))]
-		args := make([]any, 0, len(chunk)*10)
+		args := make([]any, 0, len(chunk)*11)
 		for _, r := range chunk {
 			a := r.Attempt
 			ids, _ := json.Marshal(a.EventIDs) // a []string always marshals
@@ -834,11 +835,11 @@ func (s *Store) RecordAttemptsTx(ctx context.Context, tx *sql.Tx, records []stor
 				next = micros(*a.NextAttemptAt)
 			}
 			args = append(args, a.SubscriptionID, a.WebhookID, string(ids), a.Number, micros(a.StartedAt),
-				a.Duration.Microseconds(), a.Status, a.Error, string(a.Outcome), next)
+				a.Duration.Microseconds(), a.Status, a.Error, string(a.Outcome), next, a.Response)
 		}
 		query := `INSERT INTO triggerd_attempt
-			(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at)
-			VALUES ` + rowsPlaceholders(len(chunk), 10)
+			(subscription_id, webhook_id, event_ids, number, started_at, duration_us, status, error, outcome, next_attempt_at, response)
+			VALUES ` + rowsPlaceholders(len(chunk), 11)
 		if len(records) == 1 {
 			if err := tx.QueryRowContext(ctx, s.q(query+` RETURNING id`), args...).Scan(&records[0].Attempt.ID); err != nil {
 				return fmt.Errorf("record attempt: %w", err)
@@ -894,36 +895,7 @@ func (s *Store) AttemptedTx(ctx context.Context, tx *sql.Tx, webhookIDs []string
 // Attempts lists the latest attempts of a tenant's subscription, newest
 // first.
 func (s *Store) Attempts(ctx context.Context, tenantID, subscriptionID string, limit int) ([]store.Attempt, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.subscription_id, a.webhook_id, a.event_ids, a.number, a.started_at,
-		a.duration_us, a.status, a.error, a.outcome, a.next_attempt_at
-		FROM triggerd_attempt a JOIN triggerd_subscription s ON s.id = a.subscription_id
-		WHERE s.tenant_id = ? AND a.subscription_id = ? ORDER BY a.id DESC LIMIT ?`), tenantID, subscriptionID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Attempt
-	for rows.Next() {
-		var (
-			a              store.Attempt
-			ids, outcome   string
-			started, durUS int64
-			next           sql.NullInt64
-		)
-		if err := rows.Scan(&a.ID, &a.SubscriptionID, &a.WebhookID, &ids, &a.Number, &started, &durUS,
-			&a.Status, &a.Error, &outcome, &next); err != nil {
-			return nil, fmt.Errorf("list attempts: %w", err)
-		}
-		if err := json.Unmarshal([]byte(ids), &a.EventIDs); err != nil {
-			return nil, fmt.Errorf("list attempts: decode event ids: %w", err)
-		}
-		a.StartedAt = fromMicros(started)
-		a.Duration = time.Duration(durUS) * time.Microsecond
-		a.Outcome = store.AttemptOutcome(outcome)
-		a.NextAttemptAt = fromNullMicros(next)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return s.AttemptsPage(ctx, store.AttemptQuery{TenantID: tenantID, SubscriptionID: subscriptionID, Limit: limit})
 }
 
 // AddBatchItemTx queues an event for a batch-mode subscription's next
