@@ -99,8 +99,7 @@ func (b *testBundle) poll(t *testing.T, rawURL, key string) pollResponse {
 	return r
 }
 
-// pollerClient polls as the Logic Apps engine does (power-platform-triggers.md
-// §2.1): it starts without a state, follows each Location verbatim and waits
+// pollerClient polls as the Logic Apps engine does (https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app): it starts without a state, follows each Location verbatim and waits
 // Retry-After between polls, one second of it counting as unit.
 type pollerClient struct {
 	key  string
@@ -200,7 +199,7 @@ func TestPollingLifecycle(t *testing.T) {
 		base := b.api.URL + "/v1/trigger/order.created"
 
 		first := b.poll(t, base, "")
-		require.Equal(t, http.StatusAccepted, first.status, "the first call establishes the state (§2.1)")
+		require.Equal(t, http.StatusAccepted, first.status, "the first call establishes the state")
 		require.Equal(t, 7, first.retryAfter)
 		loc, err := url.Parse(first.location)
 		require.NoError(t, err)

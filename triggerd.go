@@ -4,7 +4,7 @@
 // A custom connector's webhook trigger registers a callback URL with the
 // publisher (which answers 201 and an absolute Location), receives a POST for
 // every event, and sends DELETE to the Location when the flow's trigger is
-// removed (power-platform-triggers.md §1). A Publisher does all of that on the
+// removed (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger). A Publisher does all of that on the
 // application's own database:
 //
 //	db, _ := triggerd.OpenSQLite("app.db")
@@ -112,7 +112,7 @@ type Config struct {
 	// PublicURL is the externally visible base URL of the API, e.g.
 	// https://api.example.com. Location headers are built from it and must
 	// resolve to the connector's host and basePath, or the platform's DELETE
-	// will not carry the connection's credentials (power-platform-triggers.md §1.7).
+	// will not carry the connection's credentials (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 	PublicURL string
 
 	// AllowPrivateCallbacks lets callback URLs reach loopback and private
@@ -328,7 +328,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	alerts.SetEngine(engine)
 	// The connector definition is generated once, from the same catalog and
 	// public URL the API builds Location headers from, so the two always
-	// agree (power-platform-triggers.md §1.7).
+	// agree (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 	files, err := connector.Generate(cfg.Catalog, connector.Options{PublicURL: cfg.PublicURL, Actions: cfg.Actions})
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: connector definition: %w", err)

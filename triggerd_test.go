@@ -17,7 +17,7 @@ import (
 
 // platformCallback looks like a Logic Apps callback URL: an escaped sp
 // parameter and a signature that must arrive byte for byte
-// (power-platform-triggers.md §1.8).
+// (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 func platformCallback(base, flow string) string {
 	return base + "/workflows/" + flow + "/triggers/When_an_order_is_created/versions/08585330776762131491/run" +
 		"?api-version=2016-06-01&sp=%2Ftriggers%2FWhen_an_order_is_created%2Fversions%2F08585330776762131491%2Frun%2C%2Ftriggers%2Fread&sv=1.0&sig=xaQh-AbC_123%3D"
@@ -345,7 +345,7 @@ func TestStartResumesAcceptedEvents(t *testing.T) {
 // TestLocationMatchesServedDefinition checks the contract that makes the
 // platform's DELETE carry credentials: the Location of a registration
 // resolves, against the served definition's host and basePath, to its
-// internal DELETE operation (power-platform-triggers.md §1.7).
+// internal DELETE operation (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 func TestLocationMatchesServedDefinition(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)

@@ -47,7 +47,7 @@ type Registration struct {
 }
 
 // callbackField is the registration body's callback property; the generated
-// connector marks it x-ms-notification-url (power-platform-triggers.md §1.3).
+// connector marks it x-ms-notification-url (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 const callbackField = "callbackUrl"
 
 // DecodeRegistration reads {"callbackUrl": "…", <filter>: "…"} for a trigger.

@@ -1,6 +1,6 @@
 // Package httpapi is triggerd's HTTP API: the registration and deregistration
 // endpoints a custom connector's webhook trigger calls
-// (power-platform-triggers.md §1), subscription inspection, and the events
+// (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger), subscription inspection, and the events
 // endpoint publishers post to.
 package httpapi
 
@@ -53,7 +53,7 @@ const (
 
 	// APIKeyHeader carries the caller's key. The generated connector declares
 	// it as an apiKey security definition, so the platform sends it on
-	// registration and on DELETE alike (trigger-pain-points.md §6, #4).
+	// registration and on DELETE alike (https://github.com/microsoft/PowerPlatformConnectors/issues).
 	APIKeyHeader = "X-API-Key"
 )
 
@@ -65,7 +65,7 @@ type Config struct {
 	Guard     *netguard.Guard
 	// PublicURL is the externally visible base URL, without trailing slash;
 	// Location headers are built from it so they resolve against the
-	// connector's host and basePath (power-platform-triggers.md §1.7).
+	// connector's host and basePath (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 	PublicURL     string
 	EventsBodyMax int64
 	Logger        *slog.Logger

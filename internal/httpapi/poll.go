@@ -16,7 +16,7 @@ import (
 )
 
 // pollTrigger answers GET /v1/trigger/{trigger}, a polling trigger in the
-// pattern of power-platform-triggers.md §2.1 and §2.4: 202 with Location and
+// pattern of https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app: 202 with Location and
 // Retry-After while nothing is new (the first call establishes the state),
 // 200 with {"value": [...]} and the next Location when events are; Retry-After
 // 0 asks for the next page at once. Location is absolute, on the public URL,

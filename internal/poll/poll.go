@@ -3,7 +3,7 @@
 // trigger and as a polling trigger (https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app).
 //
 // The protocol is the Logic Apps polling-trigger pattern with the state kept
-// by the API (§2.1, §2.4): the platform calls the operation; with no state,
+// by the API (https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app): the platform calls the operation; with no state,
 // or nothing new, the answer is 202 with a Location that carries the state
 // and a Retry-After; with new events it is 200 with {"value": [...]}, a
 // Location with the state after the last of them and Retry-After 0 while
@@ -30,22 +30,22 @@ import (
 
 const (
 	// RetryAfterDefault is the Retry-After of a poll with nothing more to
-	// read: the 15 seconds of Microsoft's polling samples (§2.1).
+	// read: the 15 seconds of Microsoft's polling samples (https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app).
 	RetryAfterDefault = 15 * time.Second
 
-	// PageSizeDefault is how many events one 200 carries at most (§2.4: a
+	// PageSizeDefault is how many events one 200 carries at most (a
 	// bounded page, e.g. 100).
 	PageSizeDefault = 100
 
 	// PageSizeMax bounds the page: every event of it starts a run, and the
-	// response must stay far below the platform's message limit (§1.9).
+	// response must stay far below the platform's message limit (https://learn.microsoft.com/en-us/power-automate/limits-and-config).
 	PageSizeMax = 1000
 
 	// KeyMinLen is the shortest signing key accepted, in bytes.
 	KeyMinLen = 32
 
 	// StateParameter is the query parameter that carries the trigger state
-	// (§2.1: "the location header should also contain a triggerState query
+	// (the polling pattern, https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app: "the location header should also contain a triggerState query
 	// parameter").
 	StateParameter = "triggerState"
 
@@ -184,7 +184,7 @@ func (p *Poller) Poll(ctx context.Context, req Request) (Result, error) {
 	}
 	b := binding{tenantID: req.TenantID, trigger: req.Trigger.Name, filters: req.Filters}
 	if req.State == "" {
-		// The first call establishes the state (§2.1): events from now on.
+		// The first call establishes the state (https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-create-api-app): events from now on.
 		end, err := p.cfg.Store.LogEnd(ctx)
 		if err != nil {
 			return Result{}, fmt.Errorf("poll: %w", err)

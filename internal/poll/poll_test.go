@@ -138,7 +138,7 @@ func TestFirstPollStartsAtTheEnd(t *testing.T) {
 		req := poll.Request{TenantID: b.tenant, Trigger: b.trigger("order.created")}
 		first, err := p.Poll(b.ctx, req)
 		require.NoError(t, err)
-		require.Empty(t, first.Events, "the first call only establishes the state (§2.1)")
+		require.Empty(t, first.Events, "the first call only establishes the state")
 		require.NotEmpty(t, first.State)
 		require.Equal(t, poll.RetryAfterDefault, first.RetryAfter)
 		require.False(t, first.Pruned)

@@ -80,7 +80,7 @@ const (
 	SubscriptionActive SubscriptionState = "active"
 
 	// SubscriptionInactive receives nothing; StateReason says why (the
-	// callback answered 404 or 410: the flow is gone, power-platform-triggers.md §1.9).
+	// callback answered 404 or 410: the flow is gone, https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger).
 	// Registering the same callback again reactivates it.
 	SubscriptionInactive SubscriptionState = "inactive"
 
@@ -95,7 +95,7 @@ type Subscription struct {
 	TenantID string
 	Trigger  string
 	// CallbackURL is stored byte for byte: its query carries the platform's
-	// signature (power-platform-triggers.md §1.8). It is a bearer credential.
+	// signature (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger). It is a bearer credential.
 	CallbackURL string
 	Filters     map[string]string
 	// Secret is the Standard Webhooks signing secret ("whsec_…").
@@ -112,7 +112,7 @@ type Subscription struct {
 	// LastAttemptAt, LastStatus and LastError describe the latest delivery
 	// attempt; ConsecutiveFailures counts failed attempts since the last
 	// success. Makers see "the trigger silently stopped" otherwise
-	// (trigger-pain-points.md §6, #3). They are derived from the attempts
+	// (https://github.com/microsoft/PowerPlatformConnectors/issues). They are derived from the attempts
 	// and filled by Subscription and Subscriptions only.
 	LastAttemptAt       *time.Time
 	LastStatus          int

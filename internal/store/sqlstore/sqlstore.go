@@ -403,7 +403,7 @@ func encodeFilters(f map[string]string) string {
 // CreateSubscription registers a callback. If the tenant already has a
 // live subscription with the same trigger and callback URL, that one is
 // returned with created=false instead (the platform re-subscribes on every
-// save of a flow, trigger-pain-points.md §6, #2); its filters are updated
+// save of a flow, https://github.com/microsoft/PowerPlatformConnectors/issues); its filters are updated
 // to the new ones and it is made active again.
 func (s *Store) CreateSubscription(ctx context.Context, p store.SubscriptionParams) (store.Subscription, bool, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
