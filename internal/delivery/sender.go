@@ -72,8 +72,9 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string, p
 		client: &http.Client{
 			Transport: transport,
 			Timeout:   timeout,
-			// Redirects are not followed (Standard Webhooks, https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
-			// §10): a 3xx is an answer, and following it could lead anywhere.
+			// Redirects are not followed, as the Standard Webhooks spec
+			// advises (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md):
+			// a 3xx is an answer, and following it could lead anywhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		userAgent: userAgent,

@@ -427,7 +427,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	a.Logger.InfoContext(r.Context(), "subscription registered", "tenant", tenant.Name, "subscription", sub.ID,
 		"trigger", tr.Name, "new", created)
 	// 201 with an absolute Location even for a repeated registration: the
-	// platform keys its later DELETE on this header (§1.7), and answering the
+	// platform keys its later DELETE on this header (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger), and answering the
 	// same Location makes re-subscription idempotent.
 	w.Header().Set("Location", a.location(sub.ID))
 	writeJSON(w, http.StatusCreated, credentialView(a.view(sub), sub))

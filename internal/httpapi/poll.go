@@ -22,7 +22,7 @@ import (
 // 0 asks for the next page at once. Location is absolute, on the public URL,
 // and names the same operation with the poller's filters and the new state,
 // so the platform follows it through the connector with the connection's
-// API key (§2.4).
+// API key.
 func (a *api) pollTrigger(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("trigger")
 	tr, ok := a.Catalog.Trigger(name)
