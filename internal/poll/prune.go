@@ -1,12 +1,14 @@
 package poll
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/triggerd/triggerd/internal/periodic"
 )
 
 const (
@@ -36,9 +38,7 @@ type Pruner struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	runner periodic.Runner
 }
 
 // Prune deletes every event older than the retention that nothing waits
@@ -67,61 +67,32 @@ func (p *Pruner) Prune(ctx context.Context) (int, error) {
 
 // Start prunes at once and then every Interval, until Stop.
 func (p *Pruner) Start(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cancel != nil {
-		return errors.New("prune events: already started")
-	}
-	interval := p.Interval
-	if interval <= 0 {
-		interval = PruneIntervalDefault
-	}
+	interval := cmp.Or(p.Interval, PruneIntervalDefault)
 	logger := p.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	p.done = done
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			n, err := p.Prune(ctx)
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil:
-				logger.Error("pruning the event log failed; retrying at the next interval", "error", err, "interval", interval)
-			case n > 0:
-				logger.Info("pruned the event log", "events", n, "retention", p.Retention)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	err := p.runner.Start(ctx, interval, func(ctx context.Context) {
+		n, err := p.Prune(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			logger.Error("pruning the event log failed; retrying at the next interval", "error", err, "interval", interval)
+		case n > 0:
+			logger.Info("pruned the event log", "events", n, "retention", p.Retention)
 		}
-	}()
+	})
+	if err != nil {
+		return fmt.Errorf("prune events: %w", err)
+	}
 	return nil
 }
 
 // Stop ends the periodic pruning and waits for a run in progress, until ctx
 // ends.
 func (p *Pruner) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	cancel, done := p.cancel, p.done
-	p.cancel, p.done = nil, nil
-	p.mu.Unlock()
-	if cancel == nil {
-		return nil
+	if err := p.runner.Stop(ctx); err != nil {
+		return fmt.Errorf("prune events: stop: %w", err)
 	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("prune events: stop: %w", ctx.Err())
-	}
+	return nil
 }

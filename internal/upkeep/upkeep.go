@@ -15,9 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/triggerd/triggerd/internal/periodic"
 	"github.com/triggerd/triggerd/internal/store"
 )
 
@@ -68,9 +68,7 @@ type Upkeep struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	runner periodic.Runner
 }
 
 func (u *Upkeep) now() time.Time {
@@ -137,47 +135,22 @@ func (u *Upkeep) Run(ctx context.Context) error {
 
 // Start runs at once and then every Interval, until Stop.
 func (u *Upkeep) Start(ctx context.Context) error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.cancel != nil {
-		return errors.New("upkeep: already started")
-	}
 	interval := cmp.Or(u.Interval, IntervalDefault)
-	ctx, u.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	u.done = done
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			if err := u.Run(ctx); err != nil && ctx.Err() == nil {
-				u.logger().Error("upkeep of attempts and failing subscriptions failed; retrying at the next interval", "error", err, "interval", interval.String())
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	err := u.runner.Start(ctx, interval, func(ctx context.Context) {
+		if err := u.Run(ctx); err != nil && ctx.Err() == nil {
+			u.logger().Error("upkeep of attempts and failing subscriptions failed; retrying at the next interval", "error", err, "interval", interval.String())
 		}
-	}()
+	})
+	if err != nil {
+		return fmt.Errorf("upkeep: %w", err)
+	}
 	return nil
 }
 
 // Stop ends the periodic runs and waits for one in progress, until ctx ends.
 func (u *Upkeep) Stop(ctx context.Context) error {
-	u.mu.Lock()
-	cancel, done := u.cancel, u.done
-	u.cancel, u.done = nil, nil
-	u.mu.Unlock()
-	if cancel == nil {
-		return nil
+	if err := u.runner.Stop(ctx); err != nil {
+		return fmt.Errorf("upkeep: stop: %w", err)
 	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("upkeep: stop: %w", ctx.Err())
-	}
+	return nil
 }
