@@ -537,10 +537,14 @@ func TestCallbackFaults(t *testing.T) {
 		timeout time.Duration
 	}
 	deliver := func(e engine, cb, body string) {
-		client := &http.Client{Timeout: e.timeout}
-		if e.timeout == 0 {
-			client.Timeout = 10 * time.Second
-		}
+		// The delivery timeout runs from when the notification is fully
+		// written, as a publisher waiting for the answer times it: counted
+		// from the dial (http.Client.Timeout), a loaded machine can spend it
+		// before the request reaches the callback, and the try that should
+		// arrive and start a run never does.
+		tr := &http.Transport{ResponseHeaderTimeout: e.timeout}
+		defer tr.CloseIdleConnections()
+		client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 		for range e.tries {
 			resp, err := client.Post(cb, "application/json", strings.NewReader(body))
 			if err != nil {

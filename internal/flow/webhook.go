@@ -529,6 +529,7 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = s.cfg.CallbackStatus
 	}
 	a.status, a.fault = status, faulty
+	reached := false
 	if status >= 200 && status <= 299 {
 		// A run starts as soon as the engine has the request, even if the
 		// answer is slow to leave.
@@ -538,18 +539,24 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for k, vs := range r.Header {
 			headers[k] = strings.Join(vs, ", ")
 		}
-		if s.record(source, a.at, headers, rv.pl, body) {
-			rv.mu.Lock()
-			if !rv.closed {
-				rv.closed = true
-				close(rv.done)
-			}
-			rv.mu.Unlock()
-		}
+		reached = s.record(source, a.at, headers, rv.pl, body)
 	}
-	// Recorded before any delay, so that the report sees the attempt even
-	// when the run ends while its answer is still being held back.
+	// Recorded after the run (a lifecycle step that sees an accepted
+	// arrival reads that run's findings) and before any delay, so that the
+	// report sees the attempt even when the run ends while its answer is
+	// still being held back.
 	i := rv.arrive(a)
+	if reached {
+		// Only now: closing done starts the fault report, which must see
+		// this attempt, or a retry that delivered would read as a
+		// notification the publisher never sent again.
+		rv.mu.Lock()
+		if !rv.closed {
+			rv.closed = true
+			close(rv.done)
+		}
+		rv.mu.Unlock()
+	}
 	if faulty && s.cfg.CallbackDelay > 0 {
 		t := time.NewTimer(s.cfg.CallbackDelay)
 		select {
