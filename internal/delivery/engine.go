@@ -656,7 +656,7 @@ func (e *riverEngine) deliver(ctx context.Context, args deliverArgs, number int)
 	sctx, span := e.startAttemptSpan(ctx, linkOf(args.Trace), sub.ID, sub.Trigger, args.MessageID, number)
 	res := e.sender.send(sctx, sub.CallbackURL, sub.SigningSecrets(started), args.MessageID, body, started)
 	e.limit.release(sub.ID, host, isTimeout(res), res.Err == nil)
-	e.runWaiting(sub.ID)
+	e.runWaiting(host)
 	if ctx.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		return errAbandoned
 	}

@@ -134,15 +134,17 @@ func (e *riverEngine) releaseFast(it fastItem) {
 	}
 }
 
-// runWaiting starts the waiting first attempts of a subscription for which
-// there is a place now, each on a goroutine of its own (a place bounds
-// them, not a slot). One that waited too long is left to its safety-net
-// job, which queues it.
-func (e *riverEngine) runWaiting(sub string) {
+// runWaiting starts the waiting first attempts at a receiver host for
+// which there is a place now, taking the host's subscriptions in turn, each
+// on a goroutine of its own (a place bounds them, not a slot). Called
+// whenever an attempt to the host ends: a place freed by one subscription
+// may be the one another, blocked by the host's cap, waits for. One that
+// waited too long is left to its safety-net job, which queues it.
+func (e *riverEngine) runWaiting(host string) {
 	for e.running.Load() {
-		it, expired, ok := e.limit.next(sub, e.cfg.Now())
+		it, expired, ok := e.limit.next(host, e.cfg.Now())
 		if len(expired) > 0 {
-			e.log.Debug("first attempts waited too long for a place; their safety net queues them", "subscription", sub, "deliveries", len(expired))
+			e.log.Debug("first attempts waited too long for a place; their safety net queues them", "deliveries", len(expired))
 		}
 		if !ok {
 			return
@@ -170,8 +172,8 @@ func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
 			it.committed = now
 			if it.waits {
 				e.limit.wait(it, now)
-				if !slices.Contains(lines, it.SubscriptionID) {
-					lines = append(lines, it.SubscriptionID)
+				if !slices.Contains(lines, it.host) {
+					lines = append(lines, it.host)
 				}
 				continue
 			}
@@ -179,8 +181,8 @@ func (e *riverEngine) dispatchFast(items []fastItem) Dispatch {
 			go e.fastDeliver(it)
 		}
 		// A place may have come free between admission and now.
-		for _, sub := range lines {
-			e.runWaiting(sub)
+		for _, host := range lines {
+			e.runWaiting(host)
 		}
 	}
 }
@@ -195,7 +197,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	sctx, span := e.startAttemptSpan(ctx, it.link, it.SubscriptionID, it.Trigger, it.MessageID, 1)
 	res := e.sender.send(sctx, it.CallbackURL, it.Secret, it.MessageID, it.Data, started)
 	e.limit.release(it.SubscriptionID, it.host, isTimeout(res), res.Err == nil)
-	e.runWaiting(it.SubscriptionID)
+	e.runWaiting(it.host)
 	if ctx.Err() != nil {
 		// Cut off by a hard stop: nothing is recorded and no step of the
 		// schedule is used; the safety-net job makes the attempt again

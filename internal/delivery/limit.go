@@ -45,7 +45,12 @@ type limiter struct {
 	// waiting holds first attempts that found their healthy subscription
 	// at capacity, per subscription in arrival order: they wait in memory,
 	// holding no slot, until an attempt of the same subscription ends.
-	waiting      map[string][]waitingItem
+	waiting map[string][]waitingItem
+	// turns lists, per receiver host, the subscriptions with items waiting
+	// there, in the order they get a place: round-robin, so a subscription
+	// with a long line does not starve the others on its host. Entries of
+	// subscriptions whose line has emptied are dropped when reached.
+	turns        map[string][]string
 	waitingCount int
 	waitingBytes int
 }
@@ -85,7 +90,7 @@ type subLimit struct {
 
 func newLimiter(subMax, hostMax int) *limiter {
 	return &limiter{subMax: subMax, hostMax: hostMax, subs: map[string]*subLimit{}, hosts: map[string]int{},
-		waiting: map[string][]waitingItem{}}
+		waiting: map[string][]waitingItem{}, turns: map[string][]string{}}
 }
 
 // tryAcquire takes a place for one attempt to subscription sub at host,
@@ -194,15 +199,49 @@ func (l *limiter) unwait(size int) {
 func (l *limiter) wait(it fastItem, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.waiting[it.SubscriptionID] = append(l.waiting[it.SubscriptionID], waitingItem{item: it, since: now})
+	sub := it.SubscriptionID
+	if len(l.waiting[sub]) == 0 {
+		l.turns[it.host] = append(l.turns[it.host], sub)
+	}
+	l.waiting[sub] = append(l.waiting[sub], waitingItem{item: it, since: now})
 }
 
-// next takes the subscription's first waiting item together with a place
-// for it, if both exist. Items that waited longer than waitMax are handed
-// back as expired (without a place): their safety net delivers them.
-func (l *limiter) next(sub string, now time.Time) (it fastItem, expired []fastItem, ok bool) {
+// next takes, among the subscriptions with items waiting at host, the next
+// in turn whose first item has a place now, together with that place.
+// Items that waited longer than waitMax are handed back as expired
+// (without a place): their safety net delivers them.
+func (l *limiter) next(host string, now time.Time) (it fastItem, expired []fastItem, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	turns := l.turns[host]
+	defer func() {
+		if len(turns) == 0 {
+			delete(l.turns, host)
+		} else {
+			l.turns[host] = turns
+		}
+	}()
+	for range len(turns) {
+		if l.hosts[host] >= l.hostMax {
+			return fastItem{}, expired, false
+		}
+		sub := turns[0]
+		turns = turns[1:]
+		it, exp, ok := l.takeLocked(sub, now)
+		expired = append(expired, exp...)
+		if len(l.waiting[sub]) > 0 {
+			turns = append(turns, sub) // to the back of the round
+		}
+		if ok {
+			return it, expired, true
+		}
+	}
+	return fastItem{}, expired, false
+}
+
+// takeLocked takes the subscription's first waiting item with a place for
+// it, if the subscription has room. Callers hold l.mu.
+func (l *limiter) takeLocked(sub string, now time.Time) (it fastItem, expired []fastItem, ok bool) {
 	line := l.waiting[sub]
 	for len(line) > 0 && now.Sub(line[0].since) > waitMax {
 		expired = append(expired, line[0].item)

@@ -66,10 +66,10 @@ func TestLimiterWaitsInMemoryForHealthySubscriptions(t *testing.T) {
 	require.Equal(t, admitRun, l.admit("a", "h", 0, 2))
 	require.Equal(t, admitWait, l.admit("a", "h", 0, 2), "a healthy subscription at capacity waits in memory")
 	l.wait(item("a"), now)
-	_, _, ok := l.next("a", now)
+	_, _, ok := l.next("h", now)
 	require.False(t, ok, "no place until the running attempt ends")
 	l.release("a", "h", false, true)
-	it, expired, ok := l.next("a", now)
+	it, expired, ok := l.next("h", now)
 	require.True(t, ok)
 	require.Empty(t, expired)
 	require.Equal(t, "a", it.SubscriptionID)
@@ -90,7 +90,7 @@ func TestLimiterWaitsInMemoryForHealthySubscriptions(t *testing.T) {
 	require.Equal(t, admitWait, l3.admit("s", "h", 0, 2))
 	l3.wait(item("s"), now)
 	l3.release("s", "h", false, true)
-	_, expired, ok = l3.next("s", now.Add(waitMax+time.Second))
+	_, expired, ok = l3.next("h", now.Add(waitMax+time.Second))
 	require.False(t, ok)
 	require.Len(t, expired, 1)
 	require.Equal(t, 0, l3.waitingCount)
@@ -122,4 +122,41 @@ func TestLimiterPerTriggerCap(t *testing.T) {
 	l.release("one-at-a-time", "h", false, true)
 	require.Empty(t, l.waiting)
 	require.NotContains(t, l.subs, "one-at-a-time", "forgotten at its own full share")
+}
+
+// TestLimiterHostCapTakesSubscriptionsInTurn: items blocked by their host's
+// cap, not their subscription's, get a place when any attempt to the host
+// ends, the host's subscriptions taken in turn.
+func TestLimiterHostCapTakesSubscriptionsInTurn(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	l := newLimiter(8, 1)
+	item := func(sub string) fastItem {
+		return fastItem{Delivery: Delivery{SubscriptionID: sub, Data: []byte(`{}`)}, host: "h"}
+	}
+	require.Equal(t, admitRun, l.admit("a", "h", 0, 2))
+	for _, sub := range []string{"a", "a", "b", "c"} {
+		require.Equal(t, admitWait, l.admit(sub, "h", 0, 2), "host at its cap: wait")
+		l.wait(item(sub), now)
+	}
+	_, _, ok := l.next("h", now)
+	require.False(t, ok, "the host is full")
+	var order []string
+	for range 4 {
+		l.release(order0(order, "a"), "h", false, true)
+		it, _, ok := l.next("h", now)
+		require.True(t, ok)
+		order = append(order, it.SubscriptionID)
+	}
+	require.Equal(t, []string{"a", "b", "c", "a"}, order, "round-robin across the host's subscriptions")
+	require.Zero(t, l.waitingCount)
+	require.Empty(t, l.waiting)
+}
+
+// order0 is the subscription whose attempt ends next: the last one started.
+func order0(order []string, first string) string {
+	if len(order) == 0 {
+		return first
+	}
+	return order[len(order)-1]
 }
