@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +53,15 @@ func startServer(ctx context.Context, exe, db string, extra []string) (*server, 
 		"--debug-addr", "127.0.0.1:0",
 		"--log-level", "info", // the debug address is an info line
 	}, extra...)
+	if databaseKind(db) == "postgres" && !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--encryption-key") }) {
+		// PostgreSQL needs an encryption key; a run's data is thrown away
+		// with it, so a key of the run's own does.
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("bench: encryption key: %w", err)
+		}
+		args = append(args, "--encryption-key="+base64.StdEncoding.EncodeToString(key))
+	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = serverEnv()
 	cmd.SysProcAttr = childProcAttr()
