@@ -52,6 +52,8 @@ func TestScopeBoundaries(t *testing.T) {
 		return sub.ID
 	}
 	validEvent := map[string]any{"type": "order.created", "data": order(1, "new")}
+	event := b.publish(t, validEvent).Events[0].ID
+	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	for _, route := range []struct {
 		name   string
 		needs  string
@@ -66,6 +68,12 @@ func TestScopeBoundaries(t *testing.T) {
 		{"delete", "connection", "DELETE", func() string { return "/v1/webhooks/" + fresh() }, nil, 204},
 		{"poll", "connection", "GET", func() string { return "/v1/trigger/order.created" }, nil, 202},
 		{"publish", "publish", "POST", func() string { return "/v1/events" }, validEvent, 202},
+		{"attempts", "connection", "GET", func() string { return "/v1/webhooks/" + fresh() + "/attempts" }, nil, 200},
+		{"disable", "admin", "PATCH", func() string { return "/v1/webhooks/" + fresh() }, map[string]string{"state": "inactive"}, 200},
+		{"redeliver window", "admin", "POST", func() string { return "/v1/webhooks/" + fresh() + "/redeliver" }, map[string]string{"since": since}, 202},
+		{"redeliver event", "admin", "POST", func() string { return "/v1/webhooks/" + fresh() + "/events/" + event + "/redeliver" }, nil, 202},
+		{"list events", "admin", "GET", func() string { return "/v1/events" }, nil, 200},
+		{"get event", "admin", "GET", func() string { return "/v1/events/" + event }, nil, 200},
 		{"rotate secret", "admin", "POST", func() string { return "/v1/webhooks/" + fresh() + "/secret" }, nil, 200},
 		{"create key", "admin", "POST", func() string { return "/v1/keys" }, map[string]any{"scopes": []string{"publish"}}, 201},
 		{"list keys", "admin", "GET", func() string { return "/v1/keys" }, nil, 200},
