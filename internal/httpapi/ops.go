@@ -126,17 +126,7 @@ func (a *api) listPage(w http.ResponseWriter, r *http.Request) {
 		a.internalError(w, r, err)
 		return
 	}
-	body := map[string]any{}
-	if len(subs) > limit {
-		subs = subs[:limit]
-		body["next"] = encodeCursor(cursorWebhooks, subs[limit-1].ID)
-	}
-	views := make([]subscriptionView, len(subs))
-	for i, s := range subs {
-		views[i] = a.view(s)
-	}
-	body["webhooks"] = views
-	writeJSON(w, http.StatusOK, body)
+	writePage(w, "webhooks", subs, limit, a.view, func(s store.Subscription) string { return encodeCursor(cursorWebhooks, s.ID) })
 }
 
 func viewAttempt(at store.Attempt) attemptView {
@@ -189,17 +179,9 @@ func (a *api) attempts(w http.ResponseWriter, r *http.Request) {
 		a.internalError(w, r, err)
 		return
 	}
-	body := map[string]any{}
-	if len(list) > limit {
-		list = list[:limit]
-		body["next"] = encodeCursor(cursorAttempts, strconv.FormatInt(list[limit-1].ID, 10))
-	}
-	views := make([]attemptView, len(list))
-	for i, at := range list {
-		views[i] = viewAttempt(at)
-	}
-	body["attempts"] = views
-	writeJSON(w, http.StatusOK, body)
+	writePage(w, "attempts", list, limit, viewAttempt, func(at store.Attempt) string {
+		return encodeCursor(cursorAttempts, strconv.FormatInt(at.ID, 10))
+	})
 }
 
 // eventView is an event as the API shows it.
@@ -271,17 +253,9 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.internalError(w, r, err)
 		return
 	}
-	body := map[string]any{}
-	if len(events) > limit {
-		events = events[:limit]
-		body["next"] = encodeCursor(cursorEvents, strconv.FormatInt(events[limit-1].Seq, 10))
-	}
-	views := make([]eventView, len(events))
-	for i, e := range events {
-		views[i] = viewEvent(e)
-	}
-	body["events"] = views
-	writeJSON(w, http.StatusOK, body)
+	writePage(w, "events", events, limit, viewEvent, func(e store.Event) string {
+		return encodeCursor(cursorEvents, strconv.FormatInt(e.Seq, 10))
+	})
 }
 
 // getEvent answers GET /v1/events/{id}, by event id or idempotency key, with
@@ -522,4 +496,22 @@ func (a *api) redeliverOne(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Logger.InfoContext(r.Context(), "redelivery queued", "tenant", tenantOf(r).Name, "subscription", sub.ID, "trigger", sub.Trigger, "event", ev.ID)
 	writeJSON(w, http.StatusAccepted, map[string]int{"queued": 1})
+}
+
+// writePage answers one page of a keyset-paged list. items holds up to
+// limit+1 rows (the store was asked for one more than a page): when the
+// extra row is there, the page ends at limit and "next" resumes after its
+// last item.
+func writePage[T, V any](w http.ResponseWriter, name string, items []T, limit int, view func(T) V, cursor func(T) string) {
+	body := map[string]any{}
+	if len(items) > limit {
+		items = items[:limit]
+		body["next"] = cursor(items[limit-1])
+	}
+	views := make([]V, len(items))
+	for i, it := range items {
+		views[i] = view(it)
+	}
+	body[name] = views
+	writeJSON(w, http.StatusOK, body)
 }
