@@ -12,35 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// exitTestDefinition has one warning: a path parameter without
-// x-ms-url-encoding.
-const exitTestDefinition = `{
-  "swagger": "2.0",
-  "info": {"title": "Example", "version": "1.0"},
-  "host": "api.example.com",
-  "basePath": "/v1",
-  "schemes": ["https"],
-  "paths": {
-    "/orders/{id}": {
-      "get": {
-        "operationId": "GetOrder",
-        "summary": "Get an order",
-        "parameters": [{"name": "id", "in": "path", "required": true, "type": "string"}],
-        "responses": {"200": {"description": "OK"}}
-      }
-    }
-  },
-  "x-ms-connector-metadata": [{"propertyName": "Website", "propertyValue": "https://example.com"},
-    {"propertyName": "Privacy policy", "propertyValue": "https://example.com/privacy"},
-    {"propertyName": "Categories", "propertyValue": "Data"}]
-}`
+// exitTestDefinition is the definition the lint tests of package main
+// use too (testdata/one-warning.swagger.json): one warning, a path
+// parameter without x-ms-url-encoding.
+func exitTestDefinition(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "one-warning.swagger.json"))
+	require.NoError(t, err)
+	return string(b)
+}
 
 // The exit statuses hold through the real binary, where kong wraps what a
 // command returns: 0 clean (a byte-order mark is fine), 1 errors, 2 nothing
 // could be checked, with a message naming the file and the reason.
 func TestConnectorLintExitStatus(t *testing.T) {
 	t.Parallel()
-	fixed := strings.Replace(exitTestDefinition, `"type": "string"}`, `"type": "string", "x-ms-url-encoding": "single"}`, 1)
+	fixed := strings.Replace(exitTestDefinition(t), `"type": "string"}`, `"type": "string", "x-ms-url-encoding": "single"}`, 1)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, content string
@@ -49,8 +36,8 @@ func TestConnectorLintExitStatus(t *testing.T) {
 	}{
 		{"clean", fixed, 0, "0 errors"},
 		{"bom", "\xEF\xBB\xBF" + fixed, 0, "0 errors"},
-		{"warnings", exitTestDefinition, 0, "1 warning"},
-		{"errors", strings.Replace(exitTestDefinition, `"2.0"`, `"3.0"`, 1), 1, "1 error"},
+		{"warnings", exitTestDefinition(t), 0, "1 warning"},
+		{"errors", strings.Replace(exitTestDefinition(t), `"2.0"`, `"3.0"`, 1), 1, "1 error"},
 		{"not json", `swagger: "2.0"`, 2, "not valid JSON"},
 		{"not an object", `["swagger"]`, 2, "not an object"},
 		{"missing", "", 2, "cannot read"},
@@ -91,9 +78,9 @@ func TestConnectorDiffExitStatus(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
 		return path
 	}
-	old := write("old.json", exitTestDefinition)
-	same := write("same.json", strings.ReplaceAll(exitTestDefinition, "\n", "\n\n"))
-	renamed := write("renamed.json", strings.Replace(exitTestDefinition, `"GetOrder"`, `"GetAnOrder"`, 1))
+	old := write("old.json", exitTestDefinition(t))
+	same := write("same.json", strings.ReplaceAll(exitTestDefinition(t), "\n", "\n\n"))
+	renamed := write("renamed.json", strings.Replace(exitTestDefinition(t), `"GetOrder"`, `"GetAnOrder"`, 1))
 	broken := write("broken.json", `{"swagger":`)
 	for _, tc := range []struct {
 		name, old, new string

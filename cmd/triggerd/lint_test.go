@@ -12,28 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A definition with one warning (a path parameter without
-// x-ms-url-encoding) and, when broken, one error too.
-const lintTestDefinition = `{
-  "swagger": "2.0",
-  "info": {"title": "Example", "version": "1.0"},
-  "host": "api.example.com",
-  "basePath": "/v1",
-  "schemes": ["https"],
-  "paths": {
-    "/orders/{id}": {
-      "get": {
-        "operationId": "GetOrder",
-        "summary": "Get an order",
-        "parameters": [{"name": "id", "in": "path", "required": true, "type": "string"}],
-        "responses": {"200": {"description": "OK"}}
-      }
-    }
-  },
-  "x-ms-connector-metadata": [{"propertyName": "Website", "propertyValue": "https://example.com"},
-    {"propertyName": "Privacy policy", "propertyValue": "https://example.com/privacy"},
-    {"propertyName": "Categories", "propertyValue": "Data"}]
-}`
+// testDefinition is testdata/one-warning.swagger.json: a definition with
+// one warning (a path parameter without x-ms-url-encoding), which the lint
+// and diff tests of both test packages edit into the cases they need.
+func testDefinition(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "one-warning.swagger.json"))
+	require.NoError(t, err)
+	return string(b)
+}
 
 func writeTemp(t *testing.T, name, content string) string {
 	t.Helper()
@@ -44,7 +31,7 @@ func writeTemp(t *testing.T, name, content string) string {
 
 func TestConnectorLintWarningsPass(t *testing.T) {
 	t.Parallel()
-	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", lintTestDefinition), Format: "text"}
+	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", testDefinition(t)), Format: "text"}
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, cmd.run(&stdout, &stderr))
 	require.Equal(t,
@@ -55,7 +42,7 @@ func TestConnectorLintWarningsPass(t *testing.T) {
 
 func TestConnectorLintErrorsExit1(t *testing.T) {
 	t.Parallel()
-	def := strings.Replace(lintTestDefinition, `"2.0"`, `"3.0"`, 1)
+	def := strings.Replace(testDefinition(t), `"2.0"`, `"3.0"`, 1)
 	props := writeTemp(t, "apiProperties.json", `{"properties": {"iconBrandColor": 5}}`)
 	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", def), Properties: props, Format: "json"}
 	var stdout, stderr bytes.Buffer
@@ -92,7 +79,7 @@ func TestConnectorLintErrorsExit1(t *testing.T) {
 func TestConnectorLintTextNamesPropertiesFile(t *testing.T) {
 	t.Parallel()
 	props := writeTemp(t, "apiProperties.json", `{"properties": {"iconBrandColor": 5}}`)
-	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", lintTestDefinition), Properties: props, Format: "text"}
+	cmd := &connectorLintCmd{File: writeTemp(t, "def.json", testDefinition(t)), Properties: props, Format: "text"}
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, cmd.run(&stdout, &stderr))
 	require.Contains(t, stdout.String(), props+":1:35: info ApiPropertiesSchemaViolation $.properties.iconBrandColor ")
