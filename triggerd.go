@@ -131,8 +131,10 @@ type Config struct {
 
 	// SubscriptionConcurrency caps the attempts in flight to one
 	// subscription in this process; 0 means SubscriptionConcurrencyDefault.
-	// Deliveries beyond it wait in the queue without holding a worker, so a
-	// receiver that hangs holds this many attempts, not everyone's.
+	// Deliveries beyond it wait without holding a worker or a fast-path
+	// slot (in memory, or in the queue for a failing subscriber), so a
+	// receiver that hangs holds this many attempts, not everyone's. A
+	// trigger's Concurrency in the catalog overrides it.
 	SubscriptionConcurrency int
 
 	// HostConcurrency caps the attempts in flight to one receiver host in
