@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +130,45 @@ func TestMetricsPending(t *testing.T) {
 			return m["triggerd_deliveries_pending"] == 1 && m["triggerd_deliveries_oldest_pending_age_seconds"] > 0
 		}, "the retry is pending and ageing")
 		require.Less(t, m["triggerd_deliveries_oldest_pending_age_seconds"], 600.0)
+	})
+}
+
+// TestMetricsPendingInFlight sees a first attempt in flight on the fast path
+// (its receiver has not answered yet) counted as pending, and not any more
+// once the receiver answers: the gauge counts what is not finished, not only
+// what waits in the queue.
+func TestMetricsPendingInFlight(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, postgres bool) {
+		b := setup(t, &setupOpts{postgres: postgres})
+		release := make(chan struct{})
+		arrived := make(chan struct{}, 1)
+		slow := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		var once sync.Once
+		open := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(open) // before the receiver closes, which waits for its handlers
+		sub, _ := b.register(t, "order.created", slow.URL+"/cb", nil)
+
+		b.publish(t, map[string]any{"type": "order.created", "data": order(1, "processing")})
+		<-arrived
+		_, m := scrape(t, b.api.URL)
+		require.Equal(t, 1.0, m["triggerd_deliveries_pending"], "the attempt in flight is pending")
+		require.Positive(t, m["triggerd_deliveries_oldest_pending_age_seconds"])
+
+		open()
+		b.waitAttempts(t, sub.ID, 1)
+		eventually(t, func() bool {
+			_, m = scrape(t, b.api.URL)
+			return m["triggerd_deliveries_pending"] == 0
+		}, "nothing pending once the receiver answered")
 	})
 }

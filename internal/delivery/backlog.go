@@ -18,19 +18,27 @@ var unfinishedStates = []rivertype.JobState{
 	rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
-// Backlog counts the delivery jobs not finished yet on the whole database
-// (every node's), and how long ago the oldest was queued. A retry is a job of
-// its own, so the age of a delivery in retries counts from its latest retry
-// being scheduled. First attempts in flight on the fast path count once
-// they fall to the queue (a retry, or their safety net coming due).
+// Backlog counts the deliveries not finished yet on the whole database
+// (every node's), and how long ago the oldest was queued. A queued delivery
+// or retry is a job of its own, so the age of a delivery in retries counts
+// from its latest retry being scheduled. First attempts in flight on the
+// fast path have no job of their own: they count through their group's
+// safety-net job, which names each of them and lives until the group's last
+// attempt is recorded, so a group's finished attempts still count while its
+// slowest one is in flight. Reading the database (not a node's memory) is
+// what makes every node sharing it report the same value.
 func Backlog(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) (pending int, oldestAge time.Duration, err error) {
 	age := `(julianday('now') - julianday(MIN(created_at))) * 86400.0`
-	ph := func(i int) string { return "?" }
+	// River keeps a job's args as jsonb on both databases.
+	named := `json_array_length(args, '$.deliveries')`
+	// Numbered placeholders on both: the deliver kind is named twice.
+	ph := func(i int) string { return fmt.Sprintf("?%d", i) }
 	if dialect == sqlstore.Postgres {
 		age = `EXTRACT(EPOCH FROM now() - MIN(created_at))::float8`
+		named = `jsonb_array_length(args->'deliveries')`
 		ph = func(i int) string { return fmt.Sprintf("$%d", i) }
 	}
-	args := []any{queueName, deliverArgs{}.Kind()}
+	args := []any{queueName, deliverArgs{}.Kind(), rescueArgs{}.Kind()}
 	in := ""
 	for i, s := range unfinishedStates {
 		if i > 0 {
@@ -40,7 +48,8 @@ func Backlog(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) (pending
 		args = append(args, string(s))
 	}
 	var secs sql.NullFloat64
-	q := `SELECT COUNT(*), ` + age + ` FROM river_job WHERE queue = ` + ph(1) + ` AND kind = ` + ph(2) + ` AND state IN (` + in + `)`
+	q := `SELECT COALESCE(SUM(CASE WHEN kind = ` + ph(2) + ` THEN 1 ELSE ` + named + ` END), 0), ` + age +
+		` FROM river_job WHERE queue = ` + ph(1) + ` AND kind IN (` + ph(2) + `, ` + ph(3) + `) AND state IN (` + in + `)`
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&pending, &secs); err != nil {
 		return 0, 0, fmt.Errorf("count pending deliveries: %w", err)
 	}
