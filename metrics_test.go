@@ -3,6 +3,7 @@ package triggerd_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -171,4 +172,24 @@ func TestMetricsPendingInFlight(t *testing.T) {
 			return m["triggerd_deliveries_pending"] == 0
 		}, "nothing pending once the receiver answered")
 	})
+}
+
+// TestNoMetrics turns the metrics off, as the benchmark's comparison does:
+// nothing is served at GET /metrics or by MetricsHandler, and deliveries go
+// on as before.
+func TestNoMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &setupOpts{cfg: triggerd.Config{NoMetrics: true}})
+	ok := newReceiver(t, nil)
+	sub, _ := b.register(t, "order.created", ok.URL+"/cb", nil)
+	b.publish(t, map[string]any{"type": "order.created", "data": order(1, "processing")})
+	b.waitAttempts(t, sub.ID, 1)
+
+	resp, err := http.Get(b.api.URL + triggerd.MetricsPath)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	rec := httptest.NewRecorder()
+	b.p.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, triggerd.MetricsPath, nil))
+	require.Equal(t, http.StatusNotFound, rec.Code)
 }

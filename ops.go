@@ -21,8 +21,14 @@ const MetricsPath = metric.Path
 // MetricsHandler serves the Publisher's Prometheus metrics (text exposition
 // format), for a listener of their own: counters of this process, and gauges
 // read from the database that agree between the nodes sharing it. Nothing in
-// them names a tenant, a callback URL or a key.
-func (p *Publisher) MetricsHandler() http.Handler { return p.metrics.Handler() }
+// them names a tenant, a callback URL or a key. With Config.NoMetrics it
+// answers 404.
+func (p *Publisher) MetricsHandler() http.Handler {
+	if p.metrics == nil {
+		return http.NotFoundHandler()
+	}
+	return p.metrics.Handler()
+}
 
 // metricSource reads the database's gauges for the metrics.
 type metricSource struct{ st *sqlstore.Store }

@@ -218,6 +218,12 @@ type Config struct {
 	// serves MetricsHandler on a listener of its own.
 	NoMetricsRoute bool
 
+	// NoMetrics records no metrics at all and serves none (GET /metrics is
+	// a 404, MetricsHandler answers 404 too): for measuring what the
+	// metrics cost, with `triggerd bench --serve-arg=--no-metrics`. The
+	// tracing and the logs are unaffected.
+	NoMetrics bool
+
 	// AttemptRetention is how long delivery attempt records are kept; 0
 	// means AttemptRetentionDefault. Older ones are pruned in small
 	// batches. (The event log has its own, EventRetention.)
@@ -298,7 +304,10 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: %w", err)
 	}
-	metrics := metric.New(metricSource{st: st})
+	var metrics *metric.Metrics // nil records nothing
+	if !cfg.NoMetrics {
+		metrics = metric.New(metricSource{st: st})
+	}
 	var alerts *alert.Alerter
 	if cfg.AlertURL != "" {
 		if err := guard.CheckURL(ctx, cfg.AlertURL); err != nil {
@@ -336,7 +345,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		return nil, fmt.Errorf("triggerd: connector definition: %w", err)
 	}
 	routes := map[string]http.Handler{http.MethodGet + " " + connector.APIVersionPath + connector.OpenAPIPath: connector.Handler(files)}
-	if !cfg.NoMetricsRoute {
+	if !cfg.NoMetricsRoute && metrics != nil {
 		routes[http.MethodGet+" "+metric.Path] = metrics.Handler()
 	}
 	for pattern, h := range cfg.Routes {

@@ -77,6 +77,7 @@ func TestServeRejectsFlagsOutOfRange(t *testing.T) {
 		{[]string{"--subscription-concurrency", "0"}, "--subscription-concurrency"},
 		{[]string{"--host-concurrency", "0"}, "--host-concurrency"},
 		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
+		{[]string{"--no-metrics", "--metrics-addr", "127.0.0.1:9090"}, "--no-metrics"},
 	} {
 		_, err := parseServe(t, tc.args...)
 		require.ErrorContains(t, err, tc.want, tc.args)

@@ -78,6 +78,7 @@ type serveCmd struct {
 	AlertSecret             string        `name:"alert-secret" env:"TRIGGERD_ALERT_SECRET" help:"Standard Webhooks secret (whsec_ and base64) that signs the alerts; required with --alert-url."`
 	NoTracePropagation      bool          `name:"no-trace-propagation" env:"TRIGGERD_NO_TRACE_PROPAGATION" help:"Send no W3C traceparent header with deliveries (traces are on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set)."`
 	MetricsAddr             string        `name:"metrics-addr" env:"TRIGGERD_METRICS_ADDR" help:"Serve the Prometheus metrics (GET /metrics) on this address of their own instead of the API's (e.g. 127.0.0.1:9090)."`
+	NoMetrics               bool          `name:"no-metrics" env:"TRIGGERD_NO_METRICS" help:"Record and serve no metrics (GET /metrics is a 404): to measure their cost with triggerd bench --serve-arg=--no-metrics."`
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
 	EventRetention          time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
@@ -93,6 +94,8 @@ func (c *serveCmd) Validate() error {
 		return fmt.Errorf("--delivery-timeout %s: must be more than 0, e.g. 30s", c.DeliveryTimeout)
 	case c.Workers < 1:
 		return fmt.Errorf("--workers %d: must be at least 1", c.Workers)
+	case c.NoMetrics && c.MetricsAddr != "":
+		return fmt.Errorf("--no-metrics with --metrics-addr %s: give one of them (with --no-metrics there are no metrics to serve)", c.MetricsAddr)
 	case c.SubscriptionConcurrency < 1:
 		return fmt.Errorf("--subscription-concurrency %d: must be at least 1", c.SubscriptionConcurrency)
 	case c.HostConcurrency < 1:
@@ -202,6 +205,7 @@ func (c *serveCmd) Run() error {
 		RateBurst:               c.RateBurst,
 		Logger:                  logger,
 		NoMetricsRoute:          c.MetricsAddr != "",
+		NoMetrics:               c.NoMetrics,
 		AttemptRetention:        c.AttemptRetention,
 		DisableAfter:            disableAfter(c.DisableAfter),
 		AlertURL:                c.AlertURL,
