@@ -3,7 +3,7 @@
 // databases uses to get one ([Backends], [Backend]).
 //
 // The suite is split by concern, one file each (tenants, subscriptions,
-// events, attempts, batches, the event log, settings); every test gets a
+// events, attempts, batches, the event log, settings, operations); every test gets a
 // fresh, migrated, empty store.
 package storetest
 
@@ -34,6 +34,7 @@ func Run(t *testing.T) {
 		t.Run("Batches", s.batches)
 		t.Run("EventLog", s.eventLog)
 		t.Run("Settings", s.settings)
+		t.Run("Operations", s.operations)
 	})
 }
 
