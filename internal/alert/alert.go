@@ -79,6 +79,9 @@ type Store interface {
 	DeleteSubscription(ctx context.Context, tenantID, id string, now time.Time) error
 	SubscriptionByID(ctx context.Context, id string) (store.Subscription, error)
 	InsertEventsTx(ctx context.Context, tx *sql.Tx, events []store.EventParams) ([]store.InsertedEvent, error)
+	// FailingSubscriptions lists the subscriptions whose latest attempt
+	// failed.
+	FailingSubscriptions(ctx context.Context) ([]string, error)
 	DB() *sql.DB
 }
 
@@ -94,10 +97,13 @@ type Alerter struct {
 	tenantID string
 	subID    string
 	log      *slog.Logger
-	// failing holds the subscriptions whose latest attempt in this process
-	// failed, so the next success raises subscription.recovered. It is per
-	// process: after a restart, or on another node, a recovery from
-	// failures seen elsewhere is not reported.
+	// failing holds the subscriptions whose latest attempt failed, so the
+	// next success raises subscription.recovered. It starts from the
+	// database (New reads the subscriptions failing when the process
+	// starts, so a restart during a receiver's outage still reports its
+	// recovery) and follows this process's attempts from there. On
+	// PostgreSQL with several nodes, a recovery on one node from failures
+	// only another node saw after the first started is not reported.
 	failing sync.Map
 }
 
@@ -139,7 +145,17 @@ func New(ctx context.Context, st Store, url, secret string, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Alerter{store: st, tenantID: tenant.ID, subID: sub.ID, log: logger}, nil
+	a := &Alerter{store: st, tenantID: tenant.ID, subID: sub.ID, log: logger}
+	failing, err := st.FailingSubscriptions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	for _, id := range failing {
+		if id != sub.ID {
+			a.failing.Store(id, struct{}{})
+		}
+	}
+	return a, nil
 }
 
 // SetEngine sets the engine that delivers alerts (it is created after the

@@ -137,6 +137,46 @@ func TestAlertSubscriptionInactive(t *testing.T) {
 	})
 }
 
+// TestAlertRecoveredAfterRestart: a process that starts while a subscription
+// is failing (its latest recorded attempt failed) reports its next success
+// as a recovery, as the process that saw the failure would have.
+func TestAlertRecoveredAfterRestart(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		st := be.Store(t)
+		ctx := context.Background()
+		now := time.Now()
+		ten, err := st.CreateAPIKey(ctx, store.APIKeyParams{Tenant: store.TenantParams{Name: "acme", NewID: "ten_acme", Now: now}, KeyHash: []byte("h")})
+		require.NoError(t, err)
+		var subs []store.Subscription
+		for _, name := range []string{"failing", "healthy"} {
+			sub, _, err := st.CreateSubscription(ctx, store.SubscriptionParams{ID: "sub_" + name, TenantID: ten.ID, Trigger: "order.created",
+				CallbackURL: "https://hooks.example.com/" + name, Secret: alertSecret, Now: now})
+			require.NoError(t, err)
+			subs = append(subs, sub)
+		}
+		tx, err := st.DB().BeginTx(ctx, nil)
+		require.NoError(t, err)
+		require.NoError(t, st.RecordAttemptsTx(ctx, tx, []store.AttemptRecord{
+			{Attempt: store.Attempt{SubscriptionID: subs[0].ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"}, Number: 1, StartedAt: now, Status: 503, Outcome: store.AttemptRetry}},
+			{Attempt: store.Attempt{SubscriptionID: subs[1].ID, WebhookID: "evt_1", EventIDs: []string{"evt_1"}, Number: 1, StartedAt: now, Status: 200, Outcome: store.AttemptDelivered}},
+		}))
+		require.NoError(t, tx.Commit())
+
+		a, err := New(ctx, st, alertURL, alertSecret, nil) // the process after the restart
+		require.NoError(t, err)
+		q := &queue{}
+		a.SetEngine(q)
+		for _, sub := range subs {
+			a.Attempt(delivery.Notice{SubscriptionID: sub.ID, Trigger: sub.Trigger, EventIDs: []string{"evt_2"}, Outcome: store.AttemptDelivered})
+		}
+		got := raised(t, a, q)
+		require.Len(t, got, 1)
+		require.Equal(t, SubscriptionRecovered, got[0].Type)
+		require.Equal(t, subs[0].ID, got[0].Data.SubscriptionID)
+	})
+}
+
 // TestAlertNewReplacesTheURL: starting with another alert URL or secret
 // replaces the one subscription of the alert tenant; the same URL keeps it.
 func TestAlertNewReplacesTheURL(t *testing.T) {

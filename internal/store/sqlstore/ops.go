@@ -249,6 +249,34 @@ const failingCondition = `state = 'active' AND EXISTS (
 		AND a.id > COALESCE((SELECT MAX(d.id) FROM triggerd_attempt d
 			WHERE d.subscription_id = triggerd_subscription.id AND d.outcome = 'delivered'), 0))`
 
+// FailingSubscriptions lists the live subscriptions whose latest attempt
+// (since their last success or re-enabling) failed: the ones whose next
+// success is a recovery. It lets a process that starts during a receiver's
+// outage know which subscriptions were failing before it.
+func (s *Store) FailingSubscriptions(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM triggerd_subscription WHERE state <> 'deleted' AND EXISTS (
+		SELECT 1 FROM triggerd_attempt a
+		WHERE a.subscription_id = triggerd_subscription.id AND a.id > triggerd_subscription.failures_after
+		AND a.id > COALESCE((SELECT MAX(d.id) FROM triggerd_attempt d
+			WHERE d.subscription_id = triggerd_subscription.id AND d.outcome = 'delivered'), 0))`)
+	if err != nil {
+		return nil, fmt.Errorf("find failing subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find failing subscriptions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find failing subscriptions: %w", err)
+	}
+	return ids, nil
+}
+
 // DisableFailing makes inactive, with reason "failing", every active
 // subscription whose attempts have all failed since failingSince or earlier
 // (counting from its last success or re-enabling), and returns them. The

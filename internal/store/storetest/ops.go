@@ -235,6 +235,35 @@ func (s suite) operations(t *testing.T) {
 		require.Equal(t, store.SubscriptionDeleted, got.State)
 	})
 
+	t.Run("FailingSubscriptions", func(t *testing.T) {
+		t.Parallel()
+		b := s.setup(t)
+		record := func(sub string, n int, outcome store.AttemptOutcome) {
+			ev := fmt.Sprintf("evt_failing_%d", n)
+			require.NoError(t, recordAttempt(b.ctx, b.st, store.Attempt{SubscriptionID: sub, WebhookID: ev, EventIDs: []string{ev},
+				Number: 1, StartedAt: b.now.Add(time.Duration(n) * time.Second), Status: 500, Outcome: outcome}, ""))
+		}
+		mk := func(name string) string {
+			sub, _, err := b.st.CreateSubscription(b.ctx, subParams(b, "https://example.com/"+name))
+			require.NoError(t, err)
+			return sub.ID
+		}
+		failing, recovered, fresh, reenabled, deleted := mk("failing"), mk("recovered"), mk("fresh"), mk("reenabled"), mk("deleted")
+		record(failing, 1, store.AttemptDelivered)
+		record(failing, 2, store.AttemptRetry)
+		record(recovered, 3, store.AttemptFailed)
+		record(recovered, 4, store.AttemptDelivered)
+		record(reenabled, 5, store.AttemptFailed)
+		_, err := b.st.SetSubscriptionState(b.ctx, store.StateChange{TenantID: b.tenant.ID, SubscriptionID: reenabled, State: store.SubscriptionActive, Now: b.now})
+		require.NoError(t, err)
+		record(deleted, 6, store.AttemptFailed)
+		require.NoError(t, b.st.DeleteSubscription(b.ctx, b.tenant.ID, deleted, b.now))
+
+		got, err := b.st.FailingSubscriptions(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, []string{failing}, got, "not %s (recovered), %s (no attempt), %s (re-enabled) or %s (deleted)", recovered, fresh, reenabled, deleted)
+	})
+
 	t.Run("RedeliveryEvents", func(t *testing.T) {
 		t.Parallel()
 		b := s.setup(t)
