@@ -486,8 +486,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		if err != nil {
 			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
-		g := &fastGroup{jobID: res.Job.ID}
-		g.left.Store(int32(len(group)))
+		g := &fastGroup{jobID: res.Job.ID, size: len(group)}
 		for i := range group {
 			group[i].group = g
 		}
