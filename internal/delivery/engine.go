@@ -428,6 +428,9 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		}
 		if !d.Batch {
 			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.running.Load() {
+				if items == nil {
+					items = make([]fastItem, 0, len(ds))
+				}
 				// A healthy subscription at capacity waits in memory for its
 				// own attempts to end, holding no slot; a failing one, or a
 				// wait that is full, takes the queue.
