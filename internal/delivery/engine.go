@@ -333,7 +333,15 @@ func New(st Store, cfg Config) (Engine, error) {
 		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
 		tracing:   tracing,
 	}
-	e.recorder = newRecorder(e)
+	// On SQLite, one connection and an fsync per commit: attempts wait a
+	// little to share a publishing transaction's commit (recorder.go).
+	// PostgreSQL commits concurrently on many connections, a round trip
+	// each, and gains nothing from waiting.
+	var linger time.Duration
+	if st.Dialect() == sqlstore.SQLite {
+		linger = recordLinger
+	}
+	e.recorder = newRecorder(e, linger)
 	e.fastCtx, e.fastStop = context.WithCancel(context.Background())
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{engine: e}); err != nil {
@@ -494,7 +502,19 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 			group[i].group = g
 		}
 	}
-	return e.dispatchFast(items), nil
+	dispatch = e.dispatchFast(items)
+	if fast {
+		// The caller commits tx itself, right after: the attempts waiting
+		// for a commit can share it.
+		if recorded := e.recorder.claimTx(ctx, tx); recorded != nil {
+			run := dispatch
+			dispatch = func(committed bool) {
+				run.Run(committed)
+				recorded(committed)
+			}
+		}
+	}
+	return dispatch, nil
 }
 
 // insertSafetyNetTx inserts a group's safety-net job and returns its id.
