@@ -333,7 +333,15 @@ func New(st Store, cfg Config) (Engine, error) {
 		fastSlots: make(chan struct{}, max(cfg.Workers, FastPathSlotsMin)),
 		tracing:   tracing,
 	}
-	e.recorder = newRecorder(e)
+	// On SQLite, one connection and an fsync per commit: attempts wait a
+	// little to share a publishing transaction's commit (recorder.go).
+	// PostgreSQL commits concurrently on many connections, a round trip
+	// each, and gains nothing from waiting.
+	var linger time.Duration
+	if st.Dialect() == sqlstore.SQLite {
+		linger = recordLinger
+	}
+	e.recorder = newRecorder(e, linger)
 	e.fastCtx, e.fastStop = context.WithCancel(context.Background())
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliverWorker{engine: e}); err != nil {
@@ -428,6 +436,9 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		}
 		if !d.Batch {
 			if fast && d.Data != nil && len(d.Data) <= FastPathDataMax && e.running.Load() {
+				if items == nil {
+					items = make([]fastItem, 0, len(ds))
+				}
 				// A healthy subscription at capacity waits in memory for its
 				// own attempts to end, holding no slot; a failing one, or a
 				// wait that is full, takes the queue.
@@ -478,7 +489,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		for i, it := range group {
 			args.Deliveries[i] = rescueDelivery{SubscriptionID: it.SubscriptionID, EventID: it.EventIDs[0]}
 		}
-		res, err := e.client.InsertTx(ctx, tx, args, &river.InsertOpts{
+		jobID, err := e.insertSafetyNetTx(ctx, tx, args, &river.InsertOpts{
 			Queue:       queueName,
 			ScheduledAt: now.Add(e.cfg.Timeout + FastPathGraceMargin),
 			Tags:        []string{fastPathTag},
@@ -486,13 +497,57 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		if err != nil {
 			return nil, fmt.Errorf("enqueue deliveries: %w", err)
 		}
-		g := &fastGroup{jobID: res.Job.ID}
-		g.left.Store(int32(len(group)))
+		g := &fastGroup{jobID: jobID, size: len(group)}
 		for i := range group {
 			group[i].group = g
 		}
 	}
-	return e.dispatchFast(items), nil
+	dispatch = e.dispatchFast(items)
+	if fast {
+		// The caller commits tx itself, right after: the attempts waiting
+		// for a commit can share it.
+		if recorded := e.recorder.claimTx(ctx, tx); recorded != nil {
+			run := dispatch
+			dispatch = func(committed bool) {
+				run.Run(committed)
+				recorded(committed)
+			}
+		}
+	}
+	return dispatch, nil
+}
+
+// insertSafetyNetTx inserts a group's safety-net job and returns its id.
+//
+// On SQLite River's InsertTx returns the whole inserted row, the group's
+// list of deliveries included, re-encoded by SQLite and decoded again in
+// Go only to be dropped: at one event per request at 500/s it was the
+// largest single cost of publishing (docs/performance.md). So there the job
+// is inserted without RETURNING and its id read with last_insert_rowid():
+// one connection, inside this transaction, with nothing inserted between,
+// so it is exactly that row's id (river_job's id is its rowid,
+// AUTOINCREMENT, never reused). PostgreSQL's RETURNING is cheap and keeps
+// InsertTx.
+func (e *riverEngine) insertSafetyNetTx(ctx context.Context, tx *sql.Tx, args rescueArgs, opts *river.InsertOpts) (int64, error) {
+	if e.store.Dialect() != sqlstore.SQLite {
+		res, err := e.client.InsertTx(ctx, tx, args, opts)
+		if err != nil {
+			return 0, err
+		}
+		return res.Job.ID, nil
+	}
+	n, err := e.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{{Args: args, InsertOpts: opts}})
+	if err != nil {
+		return 0, err
+	}
+	if n != 1 {
+		return 0, fmt.Errorf("insert safety-net job: %d rows inserted, want 1", n)
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT last_insert_rowid()`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("insert safety-net job: read its id: %w", err)
+	}
+	return id, nil
 }
 
 func (e *riverEngine) Start(ctx context.Context) error {

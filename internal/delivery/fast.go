@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -46,9 +45,16 @@ type fastItem struct {
 // rescueGroupMax) and the one River job that is their safety net.
 type fastGroup struct {
 	jobID int64
-	// left counts the deliveries whose attempt is not recorded yet; the
-	// last one deletes the job.
-	left atomic.Int32
+	// size is the number of deliveries the job names.
+	size int
+	// recorded counts the attempts of the group committed so far. Only the
+	// recorder's goroutine touches it: it deletes the job in the same
+	// transaction as the group's last attempt, so the job goes exactly
+	// when every attempt it stands for is durable, at no commit of its own.
+	recorded int
+	// pending is the recorder's count of the group's attempts in the
+	// transaction it is building.
+	pending int
 }
 
 // rescueGroupMax bounds the deliveries one safety-net job names.
@@ -208,7 +214,7 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 	o := e.policy.decide(attemptInput{subscriptionID: it.SubscriptionID, trigger: it.Trigger, messageID: it.MessageID,
 		eventIDs: it.EventIDs, committed: it.committed, number: 1, started: started, result: res})
 	endAttemptSpan(span, o)
-	req := recordRequest{record: o.record}
+	req := recordRequest{record: o.record, group: it.group}
 	if o.next == stepRetry {
 		req.retry = &river.InsertManyParams{
 			Args:       deliverArgs{SubscriptionID: it.SubscriptionID, EventIDs: it.EventIDs, MessageID: it.MessageID, Prior: 1, Concurrency: it.Concurrency, Trace: traceparent(it.link)},
@@ -226,12 +232,6 @@ func (e *riverEngine) fastDeliver(it fastItem) {
 		return
 	}
 	o.report(e.log, e.cfg.Metrics, e.cfg.OnAttempt)
-	if it.group.left.Add(-1) == 0 {
-		// Every attempt of the group is durable: its safety net goes.
-		if err := e.recorder.record(rctx, recordRequest{noRecord: true, deleteJobID: it.group.jobID}); err != nil && !errors.Is(err, errRecorderStopped) {
-			e.log.Warn("remove fast-path safety net", "job", it.group.jobID, "error", err)
-		}
-	}
 }
 
 type rescueWorker struct {

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -199,7 +200,11 @@ func (o outcome) report(l *slog.Logger, m *metric.Metrics, hook func(Notice)) {
 		m.Delivered(o.trigger, o.latency)
 	}
 	if a.Outcome == store.AttemptDelivered {
-		l.Debug("delivery attempt", o.logAttrs()...)
+		// Most attempts succeed and debug is usually off: the line's
+		// attributes (a dozen allocations) are built only if it is written.
+		if l.Enabled(context.Background(), slog.LevelDebug) {
+			l.Debug("delivery attempt", o.logAttrs()...)
+		}
 		return
 	}
 	l.Info("delivery attempt failed", o.logAttrs()...)

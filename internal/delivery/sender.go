@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/triggerd/triggerd/internal/netguard"
@@ -42,12 +44,34 @@ type Result struct {
 
 // sender posts signed notifications. One sender, and so one connection pool
 // per receiver host, serves every delivery.
+//
+// It sends with the transport's RoundTrip, not an http.Client: a client
+// would follow redirects (which deliveries must not) and, to be able to,
+// copies every request's headers and keeps its chain; none of that is
+// needed for one request that is answered or not. The client's two other
+// services are done here: the timeout over the whole exchange, body
+// included, and errors that name the method and URL (*url.Error).
 type sender struct {
-	client    *http.Client
+	transport *http.Transport
+	timeout   time.Duration
 	userAgent string
 	// propagate sends the attempt's span as a W3C traceparent header.
 	propagate bool
+	// signers keeps each subscription's keyed HMAC across its deliveries.
+	signers signature.Cache
 }
+
+// The headers of a notification, in Go's canonical form so that they go
+// into the request's map as they are (http.Header.Set would canonicalize
+// "webhook-id" into a new string on every request). HTTP header names are
+// case-insensitive, so the wire form is the same.
+const (
+	headerContentType = "Content-Type"
+	headerUserAgent   = "User-Agent"
+	headerID          = "Webhook-Id"
+	headerTimestamp   = "Webhook-Timestamp"
+	headerSignature   = "Webhook-Signature"
+)
 
 func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string, propagate bool) *sender {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}
@@ -68,24 +92,24 @@ func newSender(guard *netguard.Guard, timeout time.Duration, userAgent string, p
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: timeout,
 	}
-	return &sender{
-		client: &http.Client{
-			Transport: transport,
-			Timeout:   timeout,
-			// Redirects are not followed, as the Standard Webhooks spec
-			// advises (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md):
-			// a 3xx is an answer, and following it could lead anywhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		userAgent: userAgent,
-		propagate: propagate,
-	}
+	// Redirects are not followed, as the Standard Webhooks spec advises
+	// (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md):
+	// a 3xx is an answer, and following it could lead anywhere. RoundTrip
+	// never follows one.
+	return &sender{transport: transport, timeout: timeout, userAgent: userAgent, propagate: propagate}
 }
 
 // send posts body to callbackURL, exactly as the URL was stored: its query
 // carries the platform's signature (https://learn.microsoft.com/en-us/connectors/custom-connectors/create-webhook-trigger) and Go's
 // client sends RawQuery unchanged.
 func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string, body []byte, now time.Time) Result {
+	// The timeout covers the whole exchange, reading the answer included,
+	// as http.Client.Timeout did.
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
 	if err != nil {
 		// url.Parse quotes the URL it failed on: redacted like any other.
@@ -94,29 +118,35 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 	ts := now.Unix()
 	// secret holds the current secret and, while a rotation's grace lasts,
 	// the previous one (store.Subscription.SigningSecrets): one signature each.
-	sig, err := signature.SignAll(secret, messageID, ts, body)
+	sig, err := s.signers.SignAll(secret, messageID, ts, body)
 	if err != nil {
 		return Result{Err: fmt.Errorf("subscription secret: %w", err)}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", s.userAgent)
-	req.Header.Set("webhook-id", messageID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", sig)
+	// One backing array for the five values instead of a slice per Set.
+	vals := [...]string{"application/json", s.userAgent, messageID, strconv.FormatInt(ts, 10), sig}
+	hv := vals[:]
+	h := make(http.Header, len(vals)+1) // and traceparent
+	h[headerContentType] = hv[0:1:1]
+	h[headerUserAgent] = hv[1:2:2]
+	h[headerID] = hv[2:3:3]
+	h[headerTimestamp] = hv[3:4:4]
+	h[headerSignature] = hv[4:5:5]
+	req.Header = h
 	if s.propagate {
 		propagateTrace(ctx, req.Header)
 	}
 
 	start := time.Now()
-	resp, err := s.client.Do(req)
+	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		// The client's error quotes the URL, query and signature included
-		// (`Post "https://…&sig=…": connection refused`); it becomes the
-		// attempt's stored error and log line, so it is redacted here, the
-		// one place every delivery error comes from.
-		return Result{Duration: time.Since(start), Err: redact.Error(err)}
+		// Named like http.Client's errors, `Post "https://…&sig=…":
+		// connection refused`, which quote the URL, query and signature
+		// included; it becomes the attempt's stored error and log line, so
+		// it is redacted here, the one place every delivery error comes
+		// from.
+		return Result{Duration: time.Since(start), Err: redact.Error(&url.Error{Op: "Post", URL: callbackURL, Err: err})}
 	}
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, ResponseExcerptMax))
+	excerpt := readExcerpt(resp.Body)
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, responseDrainMax-int64(len(excerpt))))
 	resp.Body.Close()
 	return Result{
@@ -125,6 +155,23 @@ func (s *sender) send(ctx context.Context, callbackURL, secret, messageID string
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		Response:   excerpt,
 	}
+}
+
+// excerptBufs holds the buffers response excerpts are read into: most
+// callbacks answer with an empty or short body, which then costs no
+// allocation of ResponseExcerptMax bytes per delivery.
+var excerptBufs = sync.Pool{New: func() any { return new([ResponseExcerptMax]byte) }}
+
+// readExcerpt reads up to ResponseExcerptMax bytes of body and returns a
+// copy of them (nil for an empty body).
+func readExcerpt(body io.Reader) []byte {
+	buf := excerptBufs.Get().(*[ResponseExcerptMax]byte)
+	defer excerptBufs.Put(buf)
+	n, _ := io.ReadFull(body, buf[:])
+	if n == 0 {
+		return nil
+	}
+	return bytes.Clone(buf[:n])
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or bad.
@@ -148,8 +195,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // isTimeout says the receiver did not answer in time.
 func isTimeout(r Result) bool {
+	if r.Err == nil {
+		return false // before ne, whose address escapes: no allocation per success
+	}
 	var ne net.Error
-	return r.Err != nil && errors.As(r.Err, &ne) && ne.Timeout()
+	return errors.As(r.Err, &ne) && ne.Timeout()
 }
 
 // verdict is how a result is handled.

@@ -331,3 +331,61 @@ func TestGroupOneSafetyNet(t *testing.T) {
 		require.Equal(t, int32(2), h.groups.Load())
 	})
 }
+
+// TestSafetyNetGoesWithLastAttempt checks that a group's safety-net job
+// stays while any of its attempts is unrecorded, and goes once the last one
+// is recorded (in that attempt's own transaction), when the attempts end
+// one at a time and so are recorded in separate transactions.
+func TestSafetyNetGoesWithLastAttempt(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		b := newBundleOn(t, be)
+		arrived := make(chan struct{}, 100)
+		answer, done := make(chan struct{}), make(chan struct{})
+		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			select {
+			case <-answer:
+			case <-done:
+			}
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(rc.Close)
+		acme := b.tenant(t, "acme")
+		b.subscribe(t, acme, "order.created", rc.URL+"/hook", nil)
+		require.NoError(t, b.engine.Start(b.ctx))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, b.engine.Stop(ctx))
+		})
+		t.Cleanup(func() { close(done) }) // runs before Stop, even after a failure
+
+		// One request of four events: one group, one safety net.
+		ch := publishAsync(b, publish.Tenant{ID: acme}, orderInput("", 1), orderInput("", 2), orderInput("", 3), orderInput("", 4))
+		a := <-ch
+		require.NoError(t, a.err)
+		count := func(q string) int {
+			var n int
+			require.NoError(t, b.st.DB().QueryRowContext(b.ctx, q).Scan(&n))
+			return n
+		}
+		nets := func() int {
+			return count(`SELECT COUNT(*) FROM river_job WHERE kind = 'triggerd.fast_path_rescue'`)
+		}
+		attempts := func() int { return count(`SELECT COUNT(*) FROM triggerd_attempt`) }
+		for range 4 {
+			<-arrived // every first attempt is in flight
+		}
+		require.Equal(t, 1, nets())
+		for i := 1; i <= 3; i++ {
+			answer <- struct{}{}
+			require.Eventually(t, func() bool { return attempts() == i }, 10*time.Second, time.Millisecond)
+			require.Equal(t, 1, nets(), "the safety net stays while an attempt of its group is unrecorded")
+		}
+		answer <- struct{}{}
+		require.Eventually(t, func() bool { return attempts() == 4 }, 10*time.Second, time.Millisecond)
+		require.Zero(t, nets(), "the last attempt's transaction removes the safety net")
+		require.Zero(t, b.deliverJobs(t), "no delivery took the queue")
+	})
+}

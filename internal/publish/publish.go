@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -255,11 +256,15 @@ func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, i
 			dec.UseNumber()
 			_ = dec.Decode(&data) // validated JSON; a non-object simply matches no set filter
 		}
+		// One slice for the event's deliveries, which only read it, and
+		// room for all of them at once (a Delivery is large to copy).
+		eventIDs := []string{ev.ID}
+		deliveries = slices.Grow(deliveries, len(subs))
 		for _, sub := range subs {
 			if len(tr.Filters) > 0 && !tr.Match(sub.Filters, data) {
 				continue
 			}
-			d := delivery.Delivery{SubscriptionID: sub.ID, Trigger: ev.Type, EventIDs: []string{ev.ID}, MessageID: ev.ID,
+			d := delivery.Delivery{SubscriptionID: sub.ID, Trigger: ev.Type, EventIDs: eventIDs, MessageID: ev.ID,
 				CallbackURL: sub.CallbackURL, Secret: sub.SigningSecrets(now), Data: ev.Data, Concurrency: tr.Concurrency}
 			if tr.Mode == catalog.ModeBatch {
 				d.Batch = true

@@ -11,8 +11,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // SecretPrefix marks a symmetric Standard Webhooks secret.
@@ -32,8 +34,22 @@ func NewSecret() (string, error) {
 }
 
 // Signer signs with one secret. It is safe for concurrent use.
+//
+// Keying an HMAC costs two SHA-256 states and their pads; a Signer keeps
+// keyed states in a pool and only resets one per signature, so signing the
+// many notifications of one subscription allocates just the header value.
 type Signer struct {
-	key []byte
+	key  []byte
+	pool sync.Pool // of *macState
+}
+
+// macState is one keyed HMAC with the scratch space of a signature.
+type macState struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+	// prefix holds "id.timestamp." (a ULID message id fits many times).
+	prefix [96]byte
 }
 
 // NewSigner decodes a serialized secret.
@@ -52,17 +68,34 @@ func NewSigner(secret string) (*Signer, error) {
 // Sign returns the webhook-signature header value for a message: "v1," and
 // the base64 HMAC of "id.timestamp.body".
 func (s *Signer) Sign(id string, timestamp int64, body []byte) string {
-	mac := hmac.New(sha256.New, s.key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write(strconv.AppendInt(nil, timestamp, 10))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	var sum [sha256.Size]byte
-	out := make([]byte, 3, 3+base64.StdEncoding.EncodedLen(sha256.Size))
-	copy(out, "v1,")
-	out = base64.StdEncoding.AppendEncode(out, mac.Sum(sum[:0]))
-	return string(out)
+	st := s.state()
+	defer s.pool.Put(st)
+	st.buf = s.appendSign(st, st.buf[:0], id, timestamp, body)
+	return string(st.buf)
+}
+
+func (s *Signer) state() *macState {
+	if st, ok := s.pool.Get().(*macState); ok {
+		st.mac.Reset()
+		return st
+	}
+	return &macState{mac: hmac.New(sha256.New, s.key), buf: make([]byte, 0, 128)}
+}
+
+// appendSign appends "v1," and the signature to dst, using st (reset) for
+// the HMAC and its scratch buffer only after dst is no longer needed.
+func (s *Signer) appendSign(st *macState, dst []byte, id string, timestamp int64, body []byte) []byte {
+	// "id.timestamp." goes in as one write, built in the state's own
+	// array when it fits, so nothing is allocated per call.
+	prefix := append(st.prefix[:0], id...)
+	prefix = append(prefix, '.')
+	prefix = strconv.AppendInt(prefix, timestamp, 10)
+	prefix = append(prefix, '.')
+	st.mac.Write(prefix)
+	st.mac.Write(body)
+	sum := st.mac.Sum(st.sum[:0])
+	dst = append(dst, "v1,"...)
+	return base64.StdEncoding.AppendEncode(dst, sum)
 }
 
 // SignAll returns the webhook-signature header value signed with each of
@@ -72,17 +105,74 @@ func (s *Signer) Sign(id string, timestamp int64, body []byte) string {
 // (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#signature-scheme).
 // secrets holds one or more serialized secrets separated by spaces.
 func SignAll(secrets, id string, timestamp int64, body []byte) (string, error) {
-	fields := strings.Fields(secrets)
-	if len(fields) == 0 {
-		return "", errors.New("no signing secret")
-	}
-	sigs := make([]string, len(fields))
-	for i, sec := range fields {
-		s, err := NewSigner(sec)
+	return signAll(secrets, id, timestamp, body, NewSigner)
+}
+
+func signAll(secrets, id string, timestamp int64, body []byte, signer func(string) (*Signer, error)) (string, error) {
+	var out []byte
+	n := 0
+	// A plain loop over the fields, as a range-over-func closure would
+	// cost an allocation per call.
+	for rest := strings.TrimSpace(secrets); rest != ""; {
+		sec, after, _ := strings.Cut(rest, " ")
+		rest = strings.TrimLeft(after, " ")
+		s, err := signer(sec)
 		if err != nil {
 			return "", err
 		}
-		sigs[i] = s.Sign(id, timestamp, body)
+		if n > 0 {
+			out = append(out, ' ')
+		}
+		st := s.state()
+		if out == nil {
+			out = make([]byte, 0, 3+base64.StdEncoding.EncodedLen(sha256.Size))
+		}
+		out = s.appendSign(st, out, id, timestamp, body)
+		s.pool.Put(st)
+		n++
 	}
-	return strings.Join(sigs, " "), nil
+	if n == 0 {
+		return "", errors.New("no signing secret")
+	}
+	return string(out), nil
+}
+
+// CacheMax bounds the signers a Cache keeps: about one per subscription
+// that receives deliveries. Past it the cache starts afresh, which costs a
+// few decodes, never a wrong signature.
+const CacheMax = 10000
+
+// Cache keeps a Signer per serialized secret, so the deliveries of one
+// subscription decode its secret and key its HMAC once, not once per
+// notification. It is safe for concurrent use; the zero value is ready.
+// It holds secrets in memory as the subscriptions that carry them do, and
+// never shows them.
+type Cache struct {
+	mu      sync.RWMutex
+	signers map[string]*Signer
+}
+
+// SignAll is the package's SignAll with the signers of c.
+func (c *Cache) SignAll(secrets, id string, timestamp int64, body []byte) (string, error) {
+	return signAll(secrets, id, timestamp, body, c.signer)
+}
+
+func (c *Cache) signer(secret string) (*Signer, error) {
+	c.mu.RLock()
+	s, ok := c.signers[secret]
+	c.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	s, err := NewSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.signers == nil || len(c.signers) >= CacheMax {
+		c.signers = make(map[string]*Signer)
+	}
+	c.signers[secret] = s
+	c.mu.Unlock()
+	return s, nil
 }

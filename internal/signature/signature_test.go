@@ -1,9 +1,11 @@
 package signature_test
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,4 +78,53 @@ func TestSignAll(t *testing.T) {
 	_, err = signature.SignAll(a+" nope", "m", 1, body)
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), a, "errors never quote a secret")
+}
+
+// TestCacheSignsAsSignAll checks that the cache's signers, reused across
+// calls and goroutines, give the same values as fresh ones, and refuse what
+// SignAll refuses.
+func TestCacheSignsAsSignAll(t *testing.T) {
+	t.Parallel()
+	a, err := signature.NewSecret()
+	require.NoError(t, err)
+	b, err := signature.NewSecret()
+	require.NoError(t, err)
+	var c signature.Cache
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				id, body := fmt.Sprintf("evt_%d_%d_with_a_long_message_id_past_any_small_buffer_%s", g, i, strings.Repeat("x", g*20)), []byte(fmt.Sprintf(`{"n":%d}`, i))
+				for _, secrets := range []string{a, a + " " + b} {
+					want, err := signature.SignAll(secrets, id, int64(1700000000+i), body)
+					require.NoError(t, err)
+					got, err := c.SignAll(secrets, id, int64(1700000000+i), body)
+					require.NoError(t, err)
+					require.Equal(t, want, got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	_, err = c.SignAll("", "m", 1, nil)
+	require.Error(t, err)
+	_, err = c.SignAll(a+" nope", "m", 1, nil)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), a, "errors never quote a secret")
+}
+
+// BenchmarkCacheSignAll is the sender's signing of one notification with a
+// subscription's secret, its signer taken from the cache.
+func BenchmarkCacheSignAll(b *testing.B) {
+	secret, _ := signature.NewSecret()
+	var c signature.Cache
+	body := []byte(`{"id":123,"order_key":"wc_order_abc","status":"processing","currency":"EUR","date_created":"2026-11-27T12:00:00Z","total":42.5}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.SignAll(secret, "evt_01JD3ZQ8W4X2V9K7M5N3P1R6T0", 1764244800, body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -386,6 +386,13 @@ func scanSubscription(row rowScanner) (store.Subscription, error) {
 	sub.CreatedAt = fromMicros(created)
 	sub.UpdatedAt = fromMicros(updated)
 	sub.PreviousSecretUntil = fromNullMicros(previousUntil)
+	if filters == "{}" {
+		// Most subscriptions set no filter, and publishing reads every
+		// active one of its trigger per event: an empty map without the
+		// JSON decoder's reflection (what decoding "{}" would give).
+		sub.Filters = map[string]string{}
+		return sub, nil
+	}
 	if err := json.Unmarshal([]byte(filters), &sub.Filters); err != nil {
 		return sub, fmt.Errorf("decode filters of %s: %w", sub.ID, err)
 	}
