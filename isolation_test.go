@@ -1,6 +1,7 @@
 package triggerd_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -181,4 +182,30 @@ func TestTriggerConcurrencyOverride(t *testing.T) {
 
 	_, err = catalog.Parse([]byte(strings.Replace(yaml, "concurrency: 1", "concurrency: -1", 1)), "demo.yaml")
 	require.ErrorContains(t, err, "concurrency")
+}
+
+// TestTriggerConcurrencyBatchMode: a batch-mode trigger's own concurrency
+// holds for its batches too (the seal that schedules a batch carries it).
+func TestTriggerConcurrencyBatchMode(t *testing.T) {
+	t.Parallel()
+	yaml := strings.Replace(batchCatalog, "    mode: batch\n", "    mode: batch\n    concurrency: 1\n", 1)
+	require.Contains(t, yaml, "concurrency: 1", "the batch catalog's shape changed; adjust the test")
+	yaml = strings.Replace(yaml, "batch: {size: 3, window: 300ms}", "batch: {size: 2, window: 50ms}", 1)
+	cat, err := catalog.Parse([]byte(yaml), "batch.yaml")
+	require.NoError(t, err)
+
+	b := setup(t, &setupOpts{cfg: triggerd.Config{Catalog: cat, DeliveryTimeout: 2 * time.Minute, SubscriptionConcurrency: 8}})
+	hang := newHangingReceiver(t)
+	healthy := newReceiver(t, nil)
+	b.register(t, "stock.changed", hang.URL+"/hang", nil)
+	b.register(t, "stock.changed", healthy.URL+"/ok", nil)
+	events := make([]map[string]any, 0, 10)
+	for i := range 10 {
+		events = append(events, map[string]any{"type": "stock.changed", "data": map[string]any{"sku": fmt.Sprint(i)}})
+	}
+	b.publish(t, events)
+	for range 5 {
+		healthy.next(t)
+	}
+	require.Equal(t, int64(1), hang.most.Load(), "one batch at a time, the trigger's own cap")
 }

@@ -218,6 +218,9 @@ type sealArgs struct {
 	SubscriptionID string        `json:"sub"`
 	Size           int           `json:"size"`
 	Window         time.Duration `json:"window"`
+	// Concurrency is the trigger's own cap, carried to the batch's
+	// delivery; 0 (and jobs queued before it existed) means the engine's.
+	Concurrency int `json:"conc,omitempty"`
 }
 
 func (sealArgs) Kind() string { return "triggerd.seal_batch" }
@@ -468,7 +471,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		}
 		// The first waiting event opens the window; a full batch closes it
 		// at once. Every other event rides along with one of those.
-		seal := sealArgs{SubscriptionID: d.SubscriptionID, Size: d.BatchSize, Window: d.BatchWindow}
+		seal := sealArgs{SubscriptionID: d.SubscriptionID, Size: d.BatchSize, Window: d.BatchWindow, Concurrency: d.Concurrency}
 		switch {
 		case waiting%d.BatchSize == 0:
 			params = append(params, river.InsertManyParams{Args: seal, InsertOpts: &river.InsertOpts{Queue: queueName}})
@@ -487,7 +490,7 @@ func (e *riverEngine) EnqueueTx(ctx context.Context, tx *sql.Tx, ds []Delivery, 
 		group := items[start:min(start+rescueGroupMax, len(items))]
 		args := rescueArgs{Deliveries: make([]rescueDelivery, len(group))}
 		for i, it := range group {
-			args.Deliveries[i] = rescueDelivery{SubscriptionID: it.SubscriptionID, EventID: it.EventIDs[0]}
+			args.Deliveries[i] = rescueDelivery{SubscriptionID: it.SubscriptionID, EventID: it.EventIDs[0], Concurrency: it.Concurrency}
 		}
 		jobID, err := e.insertSafetyNetTx(ctx, tx, args, &river.InsertOpts{
 			Queue:       queueName,
@@ -768,7 +771,7 @@ func (e *riverEngine) seal(ctx context.Context, args sealArgs) error {
 	var params []river.InsertManyParams
 	if len(ids) > 0 {
 		params = append(params, river.InsertManyParams{
-			Args:       deliverArgs{SubscriptionID: args.SubscriptionID, EventIDs: ids, MessageID: "bat_" + ulid.Make().String(), Batch: true},
+			Args:       deliverArgs{SubscriptionID: args.SubscriptionID, EventIDs: ids, MessageID: "bat_" + ulid.Make().String(), Batch: true, Concurrency: args.Concurrency},
 			InsertOpts: &river.InsertOpts{Queue: queueName},
 		})
 	}

@@ -71,6 +71,9 @@ type rescueArgs struct {
 type rescueDelivery struct {
 	SubscriptionID string `json:"sub"`
 	EventID        string `json:"event"`
+	// Concurrency is the trigger's own cap, which a rescued delivery
+	// keeps; 0 means the engine's.
+	Concurrency int `json:"conc,omitempty"`
 }
 
 func (rescueArgs) Kind() string { return "triggerd.fast_path_rescue" }
@@ -262,7 +265,7 @@ func (w *rescueWorker) Work(ctx context.Context, job *river.Job[rescueArgs]) err
 			continue
 		}
 		params = append(params, river.InsertManyParams{
-			Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: []string{d.EventID}, MessageID: d.EventID},
+			Args:       deliverArgs{SubscriptionID: d.SubscriptionID, EventIDs: []string{d.EventID}, MessageID: d.EventID, Concurrency: d.Concurrency},
 			InsertOpts: &river.InsertOpts{Queue: queueName},
 		})
 	}
