@@ -34,6 +34,7 @@ func Run(t *testing.T) {
 		t.Run("Batches", s.batches)
 		t.Run("EventLog", s.eventLog)
 		t.Run("Settings", s.settings)
+		t.Run("Console", s.console)
 	})
 }
 
