@@ -329,7 +329,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	c.cfg.Logger.InfoContext(r.Context(), "console sign-in", "tenant", key.Tenant.Name, "key", key.ID)
 	http.SetCookie(w, c.cookie(r, signInCookie, "", -1))
-	http.SetCookie(w, c.cookie(r, SessionCookie, token, int(time.Until(expires)/time.Second)))
+	// Max-Age in whole seconds, rounded up: 0 would mean no Max-Age at all.
+	http.SetCookie(w, c.cookie(r, SessionCookie, token, int((expires.Sub(now)+time.Second-1)/time.Second)))
 	http.Redirect(w, r, Path, http.StatusSeeOther)
 }
 
