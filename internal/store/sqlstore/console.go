@@ -106,9 +106,13 @@ func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (store.Over
 		return ov, fmt.Errorf("overview: count subscriptions: %w", err)
 	}
 
+	// CROSS JOIN keeps SQLite's planner on the attempts of the window
+	// (triggerd_attempt_started) and off the tenant's subscriptions, whose
+	// every attempt it would read otherwise: a million for a big tenant.
+	// PostgreSQL plans the join freely, from its statistics.
 	rows, err = s.db.QueryContext(ctx, s.q(`SELECT s.trigger_name, a.outcome, COUNT(*)
-		FROM triggerd_attempt a JOIN triggerd_subscription s ON s.id = a.subscription_id
-		WHERE a.started_at >= ? AND s.tenant_id = ?
+		FROM triggerd_attempt a CROSS JOIN triggerd_subscription s
+		WHERE s.id = a.subscription_id AND a.started_at >= ? AND s.tenant_id = ?
 		GROUP BY s.trigger_name, a.outcome ORDER BY s.trigger_name, a.outcome`), micros(q.Since), q.TenantID)
 	if err != nil {
 		return ov, fmt.Errorf("overview: count attempts: %w", err)
@@ -129,10 +133,17 @@ func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (store.Over
 	}
 
 	// Failing: active, with a failed attempt in the window that no
-	// delivered attempt followed (and after its last re-enabling).
+	// delivered attempt followed (and after its last re-enabling). On
+	// SQLite a unary + keeps the DISTINCT from walking the attempts in
+	// subscription order (all million of them) instead of reading the
+	// window's; PostgreSQL has no + on text, and needs none.
+	plus := "+"
+	if s.dialect == Postgres {
+		plus = ""
+	}
 	failing, err := s.querySubscriptions(ctx, s.db, `SELECT `+subscriptionColumns+` FROM triggerd_subscription WHERE id IN (
-		SELECT DISTINCT a.subscription_id FROM triggerd_attempt a JOIN triggerd_subscription s ON s.id = a.subscription_id
-		WHERE a.started_at >= ? AND s.tenant_id = ? AND s.state = 'active' AND a.outcome <> 'delivered' AND a.id > s.failures_after
+		SELECT DISTINCT `+plus+`a.subscription_id FROM triggerd_attempt a CROSS JOIN triggerd_subscription s
+		WHERE s.id = `+plus+`a.subscription_id AND a.started_at >= ? AND s.tenant_id = ? AND s.state = 'active' AND a.outcome <> 'delivered' AND a.id > s.failures_after
 		AND NOT EXISTS (SELECT 1 FROM triggerd_attempt d WHERE d.subscription_id = a.subscription_id AND d.outcome = 'delivered' AND d.id > a.id)
 		LIMIT ?) ORDER BY id`, micros(q.Since), q.TenantID, q.Problems)
 	if err != nil {
