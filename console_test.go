@@ -307,3 +307,53 @@ func TestConsoleMountable(t *testing.T) {
 	require.NotNil(t, ck)
 	require.True(t, ck.Secure, "the public URL is https: a TLS proxy is in front")
 }
+
+// TestConsoleEvents finds an event by its idempotency key, shows its data
+// and its deliveries, and redelivers it to a subscription from its page;
+// the same form without its CSRF token sends nothing.
+func TestConsoleEvents(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, postgres bool) {
+		b := setup(t, &setupOpts{postgres: postgres})
+		rc := newReceiver(t, nil)
+		sub, _ := b.register(t, "order.created", rc.URL+"/cb", nil)
+		data := order(7, "new")
+		data["order_key"] = "<b>wc_order_7</b>"
+		res := b.publish(t, map[string]any{"type": "order.created", "id": "o-7", "data": data})
+		evt := res.Events[0].ID
+		require.Equal(t, evt, rc.next(t).Header.Get("webhook-id"))
+		b.waitAttempts(t, sub.ID, 1)
+
+		br := newBrowserClient(t, b.api.URL)
+		resp, _ := br.signIn(b.key)
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		resp, page := br.do(http.MethodGet, "/ui/events", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Contains(t, page, evt, "the newest events are listed")
+		resp, _ = br.do(http.MethodGet, "/ui/events?q=o-7", nil)
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		require.Equal(t, "/ui/events/o-7", resp.Header.Get("Location"))
+		resp, page = br.do(http.MethodGet, "/ui/events/o-7", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Contains(t, page, evt)
+		require.Contains(t, page, sub.ID)
+		require.Contains(t, page, "&lt;b&gt;wc_order_7&lt;/b&gt;", "the event's data is shown, escaped")
+		require.NotContains(t, page, "<b>wc_order_7</b>")
+		action := "/ui/subscriptions/" + sub.ID + "/events/" + evt + "/redeliver"
+		require.Contains(t, page, `action="`+action+`"`)
+
+		resp, _ = br.do(http.MethodPost, action, url.Values{})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		rc.none(t)
+		resp, _ = br.do(http.MethodPost, action, url.Values{"csrf": {csrf(t, page)}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		require.Equal(t, "/ui/events/"+evt+"?done=redelivered&queued=1", resp.Header.Get("Location"))
+		require.Equal(t, evt, rc.next(t).Header.Get("webhook-id"), "the event is sent again, with its own webhook-id")
+		_, page = br.do(http.MethodGet, resp.Header.Get("Location"), nil)
+		require.Contains(t, page, "Queued 1 redelivery.")
+
+		resp, page = br.do(http.MethodGet, "/ui/events/evt_nope", nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+		require.Contains(t, page, "no event with this id or idempotency key")
+	})
+}

@@ -387,13 +387,18 @@ func (c *Console) event(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, http.StatusOK, "event", s, eventPage{Event: ev, Data: indent(ev.Data), Notice: notice(r.URL.Query())})
 }
 
+// indent pretty-prints JSON for a page, in its own key order, showing the
+// <, > and & that Go's encoder wrote as \u003c, \u003e and \u0026 as
+// themselves (the template escapes them for HTML).
 func indent(raw []byte) string {
 	var b bytes.Buffer
 	if err := json.Indent(&b, raw, "", "  "); err != nil {
 		return string(raw)
 	}
-	return b.String()
+	return htmlUnescaper.Replace(b.String())
 }
+
+var htmlUnescaper = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
 
 type connectorPage struct {
 	Definition string
