@@ -200,13 +200,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join("..", "..", "docs", "console-overview.png"), png, 0o644))
 
-	// At 375 px wide nothing overflows the page: wide tables scroll in
-	// their own box.
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(375, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#triggers"))))
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	// Times are shown in the viewer's zone, with the UTC time on hover.
+	title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("time[datetime]").title`))
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(ctx, chromedp.ResetViewport()))
-	require.False(t, overflow, "the overview is wider than a 375 px screen")
+	require.True(t, strings.HasSuffix(title, " UTC"), title)
 
 	// The subscription, from the list, shows the host only.
 	require.Equal(t, http.StatusOK, click(t, ctx, `nav a[href="/ui/subscriptions"]`))
@@ -245,6 +242,17 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Equal(t, http.StatusOK, click(t, ctx, "#toggle"))
 	require.Contains(t, text(t, ctx, "#notice"), "Enabled")
 	require.Equal(t, "active", webhookState(t, base, acme, sub.ID))
+
+	// At 375 px wide no page overflows the screen: wide tables and the
+	// definition scroll in their own box.
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)))
+	for _, path := range []string{"/ui/", "/ui/subscriptions", "/ui/subscriptions/" + sub.ID, "/ui/events", "/ui/events/" + failed, "/ui/connector"} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS("main h1"))))
+		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+		require.NoError(t, err)
+		require.False(t, overflow, "%s is wider than a 375 px screen", path)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.ResetViewport(), chromedp.Navigate(base+"/ui/subscriptions/"+sub.ID), chromedp.WaitVisible(chromedp.CSS("#attempts"))))
 
 	// A forged form post carrying the victim's cookie but no CSRF token
 	// (or a wrong one) is refused and changes nothing.
