@@ -98,13 +98,12 @@ type Config struct {
 
 // Console serves the pages.
 type Console struct {
-	cfg      Config
-	mux      *http.ServeMux
-	pages    map[string]*pageTemplate
-	lint     lint.Result
-	lintErr  error
-	zip      []byte
-	assetsFS http.Handler
+	cfg     Config
+	mux     *http.ServeMux
+	pages   map[string]*pageTemplate
+	lint    lint.Result
+	lintErr error
+	zip     []byte
 }
 
 // New returns the console's handler, to mount at Path.

@@ -58,17 +58,17 @@ func mustSub(f fs.FS, dir string) fs.FS {
 
 // layoutData is what the layout reads beside the page's own data.
 type layoutData struct {
-	Title    string
-	Nav      string
-	Session  *session
-	CSRF     string
-	Tenant   string
-	Page     any
-	PathBase string
+	// Nav names the page, for the navigation's aria-current.
+	Nav     string
+	Session *session
+	// CSRF is the session's token for the forms; Tenant its tenant's name.
+	CSRF   string
+	Tenant string
+	Page   any
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, s *session, page any) {
-	d := layoutData{Page: page, Nav: name, Session: s, PathBase: Path}
+	d := layoutData{Page: page, Nav: name, Session: s}
 	if s != nil {
 		d.CSRF = s.csrf()
 		d.Tenant = s.Key.Tenant.Name
