@@ -225,6 +225,9 @@ func TestConsoleSessions(t *testing.T) {
 		replay.client.Jar.SetCookies(u, []*http.Cookie{{Name: "triggerd_session", Value: ck.Value}})
 		resp, _ = replay.do(http.MethodGet, "/ui/", nil)
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		resp, _ = replay.do(http.MethodPost, "/ui/signout", url.Values{"csrf": {csrf(t, page)}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "a form posted without a session does nothing and leads to the sign-in form")
+		require.Equal(t, "/ui/signin", resp.Header.Get("Location"))
 
 		// A revoked key ends its sessions.
 		limited := scopedKey(t, b, "connection")

@@ -226,8 +226,8 @@ func (c *Console) currentSession(r *http.Request) (*session, error) {
 }
 
 // withSession serves a page for a signed-in browser; any other is sent to
-// the sign-in form. A POST must carry the session's CSRF token, or it is
-// refused with 403 before anything is done.
+// the sign-in form, a POST too, undone. A signed-in POST must carry the
+// session's CSRF token, or it is refused with 403 before anything is done.
 func (c *Console) withSession(next func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.currentSession(r)
@@ -235,8 +235,8 @@ func (c *Console) withSession(next func(http.ResponseWriter, *http.Request, *ses
 			c.failure(w, r, nil, err)
 			return
 		}
-		if r.Method == http.MethodPost {
-			if s == nil || !validCSRF(r.PostFormValue(csrfField), s.csrf()) {
+		if r.Method == http.MethodPost && s != nil {
+			if !validCSRF(r.PostFormValue(csrfField), s.csrf()) {
 				c.render(w, r, http.StatusForbidden, "error", s, errorPage{Title: "Form refused",
 					Message: "This form did not carry the security token of your session, so nothing was done. Reload the page and submit it again."})
 				return
