@@ -146,7 +146,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "triggerd.db")
 	var failing atomic.Bool
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
+		if failing.Load() && r.URL.Path == "/workflows/run" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "flow paused: quota exceeded for the hour")
 			return
@@ -175,11 +175,19 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw, &res))
 		return res.Events[0].ID
 	}
-	publish(1)
+	first := publish(1)
 	require.Eventually(t, func() bool { return webhook(t, base, acme, sub.ID).LastStatus == http.StatusOK },
 		20*time.Second, 20*time.Millisecond, "the first event is delivered before the receiver fails")
 	failing.Store(true)
 	failed := publish(2)
+	// Another trigger, delivered, so the Overview's chart has two bars.
+	resp, raw = post(t, base+"/v1/webhooks/order.updated", acme, map[string]string{"callbackUrl": rc.URL + "/workflows/updated?sig=topSecretSignature"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(raw))
+	for n := range 3 {
+		resp, raw := post(t, base+"/v1/events", acme, map[string]any{"type": "order.updated",
+			"data": map[string]any{"id": 10 + n, "order_key": "k", "status": "completed", "currency": "EUR", "total": 99}})
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, string(raw))
+	}
 
 	// Sign in; the overview lists the failing subscription first.
 	signIn(t, ctx, base, acme)
@@ -189,7 +197,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			return false
 		}
 		problems, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-		return strings.Contains(problems, sub.ID) && strings.Contains(problems, "503")
+		return strings.Contains(problems, sub.ID) && strings.Contains(problems, "503") && strings.Contains(problems, "order.updated: 3")
 	}, 20*time.Second, 100*time.Millisecond, "the overview lists the failing subscription")
 	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
 	require.NoError(t, err)
@@ -229,9 +237,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#attempts"))) == nil && delivered() == 2
 	}, 20*time.Second, 100*time.Millisecond, "the redelivered attempt is shown delivered")
-	first := text(t, ctx, "#attempts tbody tr:first-child")
-	require.Contains(t, first, failed, "the newest attempt is the redelivery of the failed event")
-	require.Contains(t, first, "delivered")
+	newest := text(t, ctx, "#attempts tbody tr:first-child")
+	require.Contains(t, newest, failed, "the newest attempt is the redelivery of the failed event")
+	require.Contains(t, newest, "delivered")
+	require.NotContains(t, newest, first)
 
 	// Disable, then enable.
 	require.Equal(t, http.StatusOK, click(t, ctx, "#toggle"))
@@ -239,7 +248,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Contains(t, text(t, ctx, "#state"), "inactive")
 	require.Equal(t, "inactive", webhookState(t, base, acme, sub.ID))
 	require.Equal(t, "Enable", text(t, ctx, "#toggle"))
-	require.Equal(t, http.StatusOK, click(t, ctx, "#toggle"))
+	// Enabled from the keyboard: focus the button, press Enter.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#toggle"))))
+	enabled, err := chromedp.RunResponse(ctx, chromedp.KeyEvent("\r"))
+	require.NoError(t, err)
+	require.EqualValues(t, http.StatusOK, enabled.Status)
 	require.Contains(t, text(t, ctx, "#notice"), "Enabled")
 	require.Equal(t, "active", webhookState(t, base, acme, sub.ID))
 
@@ -251,6 +264,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 		require.NoError(t, err)
 		require.False(t, overflow, "%s is wider than a 375 px screen", path)
+		unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter(e => e.labels.length === 0).length`))
+		require.NoError(t, err)
+		require.Zero(t, unlabelled, "%s has a control without a label", path)
 	}
 	require.NoError(t, chromedp.Do(ctx, chromedp.ResetViewport(), chromedp.Navigate(base+"/ui/subscriptions/"+sub.ID), chromedp.WaitVisible(chromedp.CSS("#attempts"))))
 
