@@ -77,6 +77,20 @@ func TestOverviewAPI(t *testing.T) {
 		require.Equal(t, 2, ov.OldestPending.Attempt)
 		require.WithinDuration(t, time.Now(), ov.OldestPending.QueuedAt, time.Minute)
 
+		// Hours later, with no attempt in the last hour, the subscription
+		// still waits for its retries in the queue: still listed failing.
+		q := `UPDATE triggerd_attempt SET started_at = ? WHERE subscription_id = ?`
+		if postgres {
+			q = `UPDATE triggerd_attempt SET started_at = $1 WHERE subscription_id = $2`
+		}
+		_, err := b.db.ExecContext(b.ctx, q, time.Now().Add(-3*time.Hour).UnixMicro(), failing.ID)
+		require.NoError(t, err)
+		ov = overview{}
+		require.Equal(t, http.StatusOK, b.call(t, http.MethodGet, "/v1/overview", "", nil, &ov).StatusCode)
+		require.Zero(t, ov.Triggers[0].Attempts["retry"], "the hour holds no failed attempt now")
+		require.Len(t, ov.Problems, 2)
+		require.Equal(t, failing.ID, ov.Problems[0].ID, "the queue says it is failing")
+
 		// Another tenant sees its own, empty, overview.
 		other, err := b.p.CreateAPIKey(b.ctx, "globex")
 		require.NoError(t, err)

@@ -46,6 +46,10 @@ func (s pendingSource) OldestPending(ctx context.Context, tenantID string) (stor
 	return delivery.OldestPending(ctx, s.st.DB(), s.st.Dialect(), tenantID, time.Now())
 }
 
+func (s pendingSource) RetryingSubscriptions(ctx context.Context, tenantID string, limit int) ([]string, error) {
+	return delivery.RetryingSubscriptions(ctx, s.st.DB(), s.st.Dialect(), tenantID, limit)
+}
+
 // metricSource reads the database's gauges for the metrics.
 type metricSource struct{ st *sqlstore.Store }
 

@@ -53,3 +53,48 @@ func OldestPending(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect, te
 	p.QueuedAt = now.Add(-time.Duration(secs * float64(time.Second))).UTC()
 	return p, true, nil
 }
+
+// RetryingSubscriptions returns up to limit of a tenant's subscriptions with
+// a retry waiting in the queue: failing now, even when their last attempt
+// was hours ago (the retry schedule spaces them out to a day). Like
+// OldestPending it reads the unfinished jobs only.
+func RetryingSubscriptions(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect, tenantID string, limit int) ([]string, error) {
+	sub, prior := `json_extract(j.args, '$.sub')`, `COALESCE(json_extract(j.args, '$.prior'), 0)`
+	ph := func(int) string { return "?" }
+	if dialect == sqlstore.Postgres {
+		sub, prior = `(j.args->>'sub')`, `COALESCE((j.args->>'prior')::bigint, 0)`
+		ph = func(i int) string { return fmt.Sprintf("$%d", i) }
+	}
+	args := []any{queueName, deliverArgs{}.Kind()}
+	in := ""
+	for i, s := range unfinishedStates {
+		if i > 0 {
+			in += ", "
+		}
+		in += ph(len(args) + 1)
+		args = append(args, string(s))
+	}
+	args = append(args, tenantID, limit)
+	q := `SELECT DISTINCT s.id FROM river_job j
+		JOIN triggerd_subscription s ON s.id = ` + sub + `
+		WHERE j.queue = ` + ph(1) + ` AND j.kind = ` + ph(2) + ` AND j.state IN (` + in + `) AND ` + prior + ` > 0
+		AND s.tenant_id = ` + ph(len(args)-1) + ` AND s.state = 'active'
+		ORDER BY s.id LIMIT ` + ph(len(args))
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("retrying subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("retrying subscriptions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("retrying subscriptions: %w", err)
+	}
+	return ids, nil
+}

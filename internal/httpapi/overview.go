@@ -21,10 +21,11 @@ const (
 	OverviewProblems = 20
 )
 
-// PendingFinder finds a tenant's delivery that has waited longest in the
-// queue: the delivery engine's queue, read by triggerd.
+// PendingFinder reads a tenant's part of the delivery queue: the delivery
+// that has waited longest, and the subscriptions with a retry waiting.
 type PendingFinder interface {
 	OldestPending(ctx context.Context, tenantID string) (store.PendingDelivery, bool, error)
+	RetryingSubscriptions(ctx context.Context, tenantID string, limit int) ([]string, error)
 }
 
 type overviewView struct {
@@ -53,7 +54,18 @@ type pendingView struct {
 func (a *api) overview(w http.ResponseWriter, r *http.Request) {
 	tenant := tenantOf(r)
 	since := a.Now().Add(-OverviewWindow).UTC()
-	ov, err := a.Store.Overview(r.Context(), store.OverviewQuery{TenantID: tenant.ID, Since: since, Problems: OverviewProblems})
+	q := store.OverviewQuery{TenantID: tenant.ID, Since: since, Problems: OverviewProblems}
+	if a.Pending != nil {
+		// A subscription in retries may have made its last attempt hours
+		// ago: the queue, not the hour's attempts, says it is failing.
+		retrying, err := a.Pending.RetryingSubscriptions(r.Context(), tenant.ID, OverviewProblems)
+		if err != nil {
+			a.internalError(w, r, err)
+			return
+		}
+		q.Retrying = retrying
+	}
+	ov, err := a.Store.Overview(r.Context(), q)
 	if err != nil {
 		a.internalError(w, r, err)
 		return

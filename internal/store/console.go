@@ -38,6 +38,10 @@ type OverviewQuery struct {
 	// Problems bounds each of the two lists of subscriptions needing
 	// attention: failing ones, then inactive ones.
 	Problems int
+	// Retrying are subscriptions known to be failing from elsewhere (a
+	// retry waits in the delivery queue), listed among the failing ones
+	// when they are the tenant's and active.
+	Retrying []string
 }
 
 // OutcomeCount is how many attempts of a trigger's subscriptions had an
@@ -58,7 +62,8 @@ type Overview struct {
 	Attempts []OutcomeCount
 	// Problems are the subscriptions that need attention, with their
 	// health: active ones whose attempts since Since failed with no success
-	// after them first, then inactive ones, most recently changed first.
+	// after them, or named by Retrying, first (in id order, at most
+	// Problems), then inactive ones, most recently changed first.
 	Problems []Subscription
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/triggerd/triggerd/internal/store"
@@ -148,6 +149,28 @@ func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (store.Over
 		LIMIT ?) ORDER BY id`, micros(q.Since), q.TenantID, q.Problems)
 	if err != nil {
 		return ov, fmt.Errorf("overview: failing subscriptions: %w", err)
+	}
+	if len(q.Retrying) > 0 {
+		have := map[string]bool{}
+		for _, f := range failing {
+			have[f.ID] = true
+		}
+		args := []any{q.TenantID}
+		for _, id := range q.Retrying[:min(len(q.Retrying), insertChunk)] {
+			args = append(args, id)
+		}
+		retrying, err := s.querySubscriptions(ctx, s.db, `SELECT `+subscriptionColumns+` FROM triggerd_subscription
+			WHERE tenant_id = ? AND state = 'active' AND id IN (`+placeholders(len(args)-1)+`)`, args...)
+		if err != nil {
+			return ov, fmt.Errorf("overview: retrying subscriptions: %w", err)
+		}
+		for _, r := range retrying {
+			if !have[r.ID] {
+				failing = append(failing, r)
+			}
+		}
+		slices.SortFunc(failing, func(a, b store.Subscription) int { return strings.Compare(a.ID, b.ID) })
+		failing = failing[:min(len(failing), q.Problems)]
 	}
 	inactive, err := s.querySubscriptions(ctx, s.db, `SELECT `+subscriptionColumns+` FROM triggerd_subscription
 		WHERE tenant_id = ? AND state = 'inactive' ORDER BY updated_at DESC, id LIMIT ?`, q.TenantID, q.Problems)

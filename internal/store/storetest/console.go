@@ -151,6 +151,22 @@ func (s suite) console(t *testing.T) {
 		require.Len(t, ov.Problems, 1)
 		require.Equal(t, disabled.ID, ov.Problems[0].ID)
 
+		// A subscription whose last attempt failed hours ago is listed when
+		// the queue says it is in retries; another tenant's id and an
+		// inactive one named so are not listed as failing.
+		quiet := create("https://example.com/quiet", "order.created")
+		attempt(quiet, b.now.Add(-3*time.Hour), store.AttemptRetry)
+		ov, err = b.st.Overview(b.ctx, store.OverviewQuery{TenantID: b.tenant.ID, Since: since, Problems: 10})
+		require.NoError(t, err)
+		require.Len(t, ov.Problems, 1, "outside the window and not named: not listed")
+		ov, err = b.st.Overview(b.ctx, store.OverviewQuery{TenantID: b.tenant.ID, Since: since, Problems: 10,
+			Retrying: []string{quiet.ID, theirs.ID, disabled.ID}})
+		require.NoError(t, err)
+		require.Len(t, ov.Problems, 2)
+		require.Equal(t, quiet.ID, ov.Problems[0].ID)
+		require.Equal(t, 1, ov.Problems[0].ConsecutiveFailures)
+		require.Equal(t, disabled.ID, ov.Problems[1].ID, "listed once, as inactive")
+
 		theirOv, err := b.st.Overview(b.ctx, store.OverviewQuery{TenantID: other.ID, Since: since, Problems: 10})
 		require.NoError(t, err)
 		require.Equal(t, []store.OutcomeCount{{Trigger: "order.created", Outcome: store.AttemptFailed, Count: 1}}, theirOv.Attempts)
