@@ -46,5 +46,6 @@ func (c Config) withDefaults() Config {
 	c.EventRetention = cmp.Or(c.EventRetention, EventRetentionDefault)
 	c.AttemptRetention = cmp.Or(c.AttemptRetention, AttemptRetentionDefault)
 	c.DisableAfter = cmp.Or(c.DisableAfter, DisableAfterDefault)
+	c.ConsoleSessionLifetime = cmp.Or(c.ConsoleSessionLifetime, ConsoleSessionLifetimeDefault)
 	return c
 }

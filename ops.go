@@ -3,14 +3,17 @@ package triggerd
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/triggerd/triggerd/internal/alert"
+	"github.com/triggerd/triggerd/internal/console"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/metric"
 	"github.com/triggerd/triggerd/internal/publish"
+	"github.com/triggerd/triggerd/internal/store"
 	"github.com/triggerd/triggerd/internal/store/sqlstore"
 )
 
@@ -28,6 +31,29 @@ func (p *Publisher) MetricsHandler() http.Handler {
 		return http.NotFoundHandler()
 	}
 	return p.metrics.Handler()
+}
+
+// ConsolePath is where Handler serves the web console unless
+// Config.NoConsole is set; ConsoleHandler must be mounted there too.
+const ConsolePath = console.Path
+
+// ConsoleHandler serves the web console, for an application that mounts it
+// in its own mux at ConsolePath (with Config.NoConsole, or beside Handler).
+// Every page and action is a request to Handler's API made in-process as
+// the signed-in key, so a tenant sees and does exactly what its key may do
+// through the API.
+func (p *Publisher) ConsoleHandler() http.Handler { return p.console }
+
+// pendingSource finds a tenant's oldest pending delivery in the delivery
+// queue, for the API's overview.
+type pendingSource struct{ st *sqlstore.Store }
+
+func (s pendingSource) OldestPending(ctx context.Context, tenantID string) (store.PendingDelivery, bool, error) {
+	return delivery.OldestPending(ctx, s.st.DB(), s.st.Dialect(), tenantID, time.Now())
+}
+
+func (s pendingSource) RetryingSubscriptions(ctx context.Context, tenantID string, limit int) ([]string, error) {
+	return delivery.RetryingSubscriptions(ctx, s.st.DB(), s.st.Dialect(), tenantID, limit)
 }
 
 // metricSource reads the database's gauges for the metrics.

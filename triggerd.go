@@ -36,6 +36,7 @@ import (
 	"github.com/triggerd/triggerd/connector"
 	"github.com/triggerd/triggerd/internal/alert"
 	"github.com/triggerd/triggerd/internal/apikey"
+	"github.com/triggerd/triggerd/internal/console"
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/keyring"
@@ -102,6 +103,10 @@ const (
 	// UpkeepIntervalDefault is how often attempts are pruned and failing
 	// subscriptions disabled.
 	UpkeepIntervalDefault = upkeep.IntervalDefault
+
+	// ConsoleSessionLifetimeDefault is how long a sign-in to the console
+	// lasts.
+	ConsoleSessionLifetimeDefault = console.SessionLifetimeDefault
 )
 
 // Config configures a Publisher. Only PublicURL is required.
@@ -224,6 +229,15 @@ type Config struct {
 	// tracing and the logs are unaffected.
 	NoMetrics bool
 
+	// NoConsole keeps the web console (ConsolePath) and the redirect of /
+	// to it off Handler, for an application that mounts ConsoleHandler
+	// itself, or none.
+	NoConsole bool
+
+	// ConsoleSessionLifetime is how long a sign-in to the console lasts
+	// (never longer than its key); 0 means ConsoleSessionLifetimeDefault.
+	ConsoleSessionLifetime time.Duration
+
 	// AttemptRetention is how long delivery attempt records are kept; 0
 	// means AttemptRetentionDefault. Older ones are pruned in small
 	// batches. (The event log has its own, EventRetention.)
@@ -265,6 +279,7 @@ type Publisher struct {
 	pruner    *poll.Pruner
 	metrics   *metric.Metrics
 	upkeep    *upkeep.Upkeep
+	console   *console.Console
 }
 
 // OpenPostgres opens a PostgreSQL database (pgx's database/sql driver) for
@@ -344,13 +359,6 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triggerd: connector definition: %w", err)
 	}
-	routes := map[string]http.Handler{http.MethodGet + " " + connector.APIVersionPath + connector.OpenAPIPath: connector.Handler(files)}
-	if !cfg.NoMetricsRoute && metrics != nil {
-		routes[http.MethodGet+" "+metric.Path] = metrics.Handler()
-	}
-	for pattern, h := range cfg.Routes {
-		routes[pattern] = h
-	}
 	p := &Publisher{cfg: cfg, store: st, engine: engine, connector: files, pruner: pruner, metrics: metrics,
 		upkeep: &upkeep.Upkeep{Store: st, AttemptRetention: cfg.AttemptRetention, DisableAfter: max(cfg.DisableAfter, 0),
 			Interval: cfg.UpkeepInterval, Logger: cfg.Logger}}
@@ -358,6 +366,30 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		p.upkeep.OnDisabled = func(s store.Subscription) { alerts.SubscriptionInactive(s, "failing") }
 	}
 	p.publisher = &publish.Publisher{Store: st, Catalog: cfg.Catalog, Engine: engine, Now: time.Now}
+	// The console calls the API in-process, and Handler serves the
+	// console: it reaches the API through p.handler, set just below.
+	p.console, err = console.New(console.Config{
+		API:             http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }),
+		Sessions:        st,
+		Connector:       files,
+		SecureCookies:   strings.HasPrefix(cfg.PublicURL, "https://"),
+		SessionLifetime: cfg.ConsoleSessionLifetime,
+		Logger:          cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("triggerd: %w", err)
+	}
+	routes := map[string]http.Handler{http.MethodGet + " " + connector.APIVersionPath + connector.OpenAPIPath: connector.Handler(files)}
+	if !cfg.NoMetricsRoute && metrics != nil {
+		routes[http.MethodGet+" "+metric.Path] = metrics.Handler()
+	}
+	if !cfg.NoConsole {
+		routes[ConsolePath] = p.console
+		routes[http.MethodGet+" /{$}"] = http.RedirectHandler(ConsolePath, http.StatusFound)
+	}
+	for pattern, h := range cfg.Routes {
+		routes[pattern] = h
+	}
 	p.handler = httpapi.New(httpapi.Config{
 		Store:         st,
 		Catalog:       cfg.Catalog,
@@ -374,6 +406,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Engine:        engine,
 		Alerts:        observer(alerts),
 		Tracer:        tracer(cfg.TracerProvider),
+		Pending:       pendingSource{st: st},
 	})
 	return p, nil
 }
@@ -437,7 +470,8 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // Handler is the HTTP API, to mount in the application's own mux. It serves
-// /healthz and everything under /v1/.
+// /healthz, everything under /v1/, and (unless Config.NoConsole) the web
+// console under ConsolePath, with / redirecting to it.
 func (p *Publisher) Handler() http.Handler { return p.handler }
 
 // Connector returns the generated connector files (the definition served at

@@ -46,6 +46,7 @@ func defaultVars() kong.Vars {
 		"host_concurrency":         strconv.Itoa(triggerd.HostConcurrencyDefault),
 		"bench_phases":             strings.Join(bench.Phases, ","),
 		"shutdown_timeout":         shortDuration(ShutdownTimeoutDefault),
+		"console_session_lifetime": shortDuration(triggerd.ConsoleSessionLifetimeDefault),
 	}
 }
 

@@ -35,6 +35,7 @@ func TestServeDefaultsMatchTheLibrary(t *testing.T) {
 	require.Equal(t, triggerd.SubscriptionConcurrencyDefault, s.SubscriptionConcurrency)
 	require.Equal(t, triggerd.HostConcurrencyDefault, s.HostConcurrency)
 	require.Equal(t, ShutdownTimeoutDefault, s.ShutdownTimeout)
+	require.Equal(t, triggerd.ConsoleSessionLifetimeDefault, s.ConsoleSessionLifetime)
 	require.Zero(t, s.RescueAfter, "empty means the library's default, timeout + RescueAfterMargin")
 	require.Empty(t, s.RetrySchedule, "empty means the library's default schedule")
 
@@ -78,6 +79,7 @@ func TestServeRejectsFlagsOutOfRange(t *testing.T) {
 		{[]string{"--host-concurrency", "0"}, "--host-concurrency"},
 		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
 		{[]string{"--no-metrics", "--metrics-addr", "127.0.0.1:9090"}, "--no-metrics"},
+		{[]string{"--console-session-lifetime", "0s"}, "--console-session-lifetime"},
 	} {
 		_, err := parseServe(t, tc.args...)
 		require.ErrorContains(t, err, tc.want, tc.args)

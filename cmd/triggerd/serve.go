@@ -82,6 +82,7 @@ type serveCmd struct {
 	PollingRetryAfter       time.Duration `name:"polling-retry-after" env:"TRIGGERD_POLLING_RETRY_AFTER" default:"${polling_retry_after}" help:"Retry-After of a polling trigger's response when nothing more waits (whole seconds, at least 1s)."`
 	PollingPageSize         int           `name:"polling-page-size" env:"TRIGGERD_POLLING_PAGE_SIZE" default:"${polling_page_size}" help:"Most events one polling response carries (1 to ${polling_page_max})."`
 	EventRetention          time.Duration `name:"event-retention" env:"TRIGGERD_EVENT_RETENTION" default:"${event_retention}" help:"How long events stay readable by polling triggers; must outlast the retry schedule."`
+	ConsoleSessionLifetime  time.Duration `name:"console-session-lifetime" env:"TRIGGERD_CONSOLE_SESSION_LIFETIME" default:"${console_session_lifetime}" help:"How long a sign-in to the web console (/ui/) lasts (more than 0; never longer than the key it was made with)."`
 	TriggerStateKey         string        `name:"trigger-state-key" env:"TRIGGERD_TRIGGER_STATE_KEY" help:"Key (at least 32 characters, the same on every node) that signs polling trigger states (default: a random key stored in the database on first use). Changing it invalidates every state handed out."`
 }
 
@@ -115,6 +116,8 @@ func (c *serveCmd) Validate() error {
 		return fmt.Errorf("--attempt-retention %s: must be more than 0", c.AttemptRetention)
 	case c.AlertURL != "" && c.AlertSecret == "":
 		return fmt.Errorf("--alert-url needs --alert-secret (whsec_ followed by base64 of at least 24 random bytes) to sign the alerts")
+	case c.ConsoleSessionLifetime <= 0:
+		return fmt.Errorf("--console-session-lifetime %s: must be more than 0, e.g. 12h", c.ConsoleSessionLifetime)
 	case c.DisableAfter < 0:
 		return fmt.Errorf("--disable-after %s: must be 0 (never) or more", c.DisableAfter)
 	}
@@ -212,6 +215,7 @@ func (c *serveCmd) Run() error {
 		TracerProvider:          tracerProvider,
 		NoTracePropagation:      c.NoTracePropagation,
 		AlertSecret:             c.AlertSecret,
+		ConsoleSessionLifetime:  c.ConsoleSessionLifetime,
 	})
 	if err != nil {
 		return err
@@ -251,7 +255,7 @@ func (c *serveCmd) Run() error {
 		go func() { _ = http.Serve(dln, http.DefaultServeMux) }()
 		logger.Info("debug endpoints", "addr", dln.Addr().String())
 	}
-	logger.Info("triggerd serving", "addr", ln.Addr().String(), "public_url", publicURL, "db", c.dbLabel(),
+	logger.Info("triggerd serving", "addr", ln.Addr().String(), "public_url", publicURL, "console", publicURL+triggerd.ConsolePath, "db", c.dbLabel(),
 		"triggers", cat.TriggerNames(), "allow_private_callbacks", c.AllowPrivateCallbacks)
 	// The address alone on stdout, for scripts and tests that listen on :0.
 	fmt.Printf("listening on %s\n", ln.Addr().String())

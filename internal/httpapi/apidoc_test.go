@@ -14,7 +14,7 @@ import (
 
 // routeCall matches the registrations in New: mux.Handle(route(http.MethodX,
 // connector.YPath+"/…"), …) and mux.HandleFunc(route(http.MethodX, APIDocPath), …).
-var routeCall = regexp.MustCompile(`route\(http\.Method(\w+), (connector\.\w+Path|APIDocPath|KeysPath)(?:\+"([^"]*)")?\)`)
+var routeCall = regexp.MustCompile(`route\(http\.Method(\w+), (connector\.\w+Path|APIDocPath|KeysPath|OverviewPath)(?:\+"([^"]*)")?\)`)
 
 // TestAPIDocCoversEveryRoute: every route New registers is an operation of
 // /v1/api.json, and every operation there is a route (or one of the routes
@@ -26,6 +26,7 @@ func TestAPIDocCoversEveryRoute(t *testing.T) {
 	consts := map[string]string{
 		"connector.WebhooksPath": connector.WebhooksPath, "connector.EventsPath": connector.EventsPath,
 		"connector.TriggerPath": connector.TriggerPath, "APIDocPath": APIDocPath, "KeysPath": KeysPath,
+		"OverviewPath": OverviewPath,
 	}
 	registered := map[string]bool{"GET /healthz": true}
 	for _, m := range routeCall.FindAllStringSubmatch(string(src), -1) {

@@ -94,6 +94,9 @@ type Config struct {
 	Alerts StateObserver
 	// Tracer makes a span per request and per publish; nil makes none.
 	Tracer trace.Tracer
+	// Pending finds the oldest pending delivery for GET /v1/overview; nil
+	// shows none.
+	Pending PendingFinder
 }
 
 type api struct {
@@ -143,6 +146,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle(route(http.MethodGet, connector.EventsPath), a.auth(apikey.ScopeAdmin, a.listEvents))
 	mux.Handle(route(http.MethodGet, connector.EventsPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.getEvent))
 	mux.Handle(route(http.MethodGet, connector.TriggerPath+"/{trigger}"), a.auth(apikey.ScopeConnection, a.pollTrigger))
+	mux.Handle(route(http.MethodGet, OverviewPath), a.auth(apikey.ScopeConnection, a.overview))
 	mux.Handle(route(http.MethodPost, KeysPath), a.auth(apikey.ScopeAdmin, a.createKey))
 	mux.Handle(route(http.MethodGet, KeysPath), a.auth(apikey.ScopeAdmin, a.listKeys))
 	mux.Handle(route(http.MethodDelete, KeysPath+"/{id}"), a.auth(apikey.ScopeAdmin, a.revokeKey))
@@ -255,6 +259,20 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 
 type apiKeyKey struct{}
 
+// verifiedKey is the context key of a request served in-process as an API
+// key its caller has already verified (AsKey).
+type verifiedKey struct{}
+
+// AsKey returns a context in which the API serves a request as key, without
+// an X-API-Key header: for the console, which calls the API in-process as
+// the key its session was signed in with, so that scopes, tenant isolation,
+// validation and errors are exactly the API's. Only Go code in this process
+// can make such a context; nothing an HTTP client sends can. The caller must
+// have checked, on this request, that key is neither revoked nor expired.
+func AsKey(ctx context.Context, key store.APIKey) context.Context {
+	return context.WithValue(ctx, verifiedKey{}, key)
+}
+
 // auth authenticates the request's key and checks that it holds need.
 // The key is read from the store on every request (no cache), so a
 // revocation holds from the next request on every node.
@@ -268,7 +286,7 @@ func (a *api) auth(need apikey.Scope, next http.HandlerFunc) http.Handler {
 				return
 			}
 		}
-		key, err := apikey.Verify(r.Context(), a.Store, r.Header.Get(APIKeyHeader), a.Now())
+		key, err := a.verify(r)
 		switch {
 		case errors.Is(err, apikey.ErrMissing):
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+APIKeyHeader+" header: create a key with `triggerd keys create --tenant NAME --scope SCOPE`")
@@ -293,6 +311,15 @@ func (a *api) auth(need apikey.Scope, next http.HandlerFunc) http.Handler {
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), apiKeyKey{}, key)))
 	})
+}
+
+// verify returns the request's key: the one AsKey put in its context, or
+// the one its X-API-Key header holds, read from the store.
+func (a *api) verify(r *http.Request) (store.APIKey, error) {
+	if key, ok := r.Context().Value(verifiedKey{}).(store.APIKey); ok {
+		return key, nil
+	}
+	return apikey.Verify(r.Context(), a.Store, r.Header.Get(APIKeyHeader), a.Now())
 }
 
 func tenantOf(r *http.Request) store.Tenant { return keyOf(r).Tenant }

@@ -48,6 +48,9 @@ type opsStore interface {
 	SetSubscriptionState(ctx context.Context, c store.StateChange) (store.Subscription, error)
 	RedeliveryEvents(ctx context.Context, q store.RedeliveryQuery) ([]store.Event, error)
 	PrunedInWindow(ctx context.Context, subscriptionID string, since, until time.Time) (int, error)
+	// Overview counts a tenant's subscriptions and recent attempts, and
+	// lists the subscriptions needing attention (GET /v1/overview).
+	Overview(ctx context.Context, q store.OverviewQuery) (store.Overview, error)
 }
 
 // Enqueuer schedules deliveries inside a transaction: the delivery engine.

@@ -35,6 +35,7 @@ func Run(t *testing.T) {
 		t.Run("EventLog", s.eventLog)
 		t.Run("Settings", s.settings)
 		t.Run("Operations", s.operations)
+		t.Run("Console", s.console)
 	})
 }
 
