@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd"
+	"github.com/triggerd/triggerd/internal/httpapi"
 )
 
 // apiFlags select the API a client command talks to.
@@ -112,31 +113,6 @@ type webhooksCmd struct {
 	Disable   webhooksDisableCmd   `cmd:"" help:"Disable a subscription: it receives nothing until enabled."`
 }
 
-// webhookRow is what the tables show of a subscription: never its callback
-// URL or secret, which are credentials (--json has them).
-type webhookRow struct {
-	ID                  string     `json:"id"`
-	Trigger             string     `json:"trigger"`
-	State               string     `json:"state"`
-	StateReason         string     `json:"stateReason"`
-	ConsecutiveFailures int        `json:"consecutiveFailures"`
-	LastStatus          int        `json:"lastStatus"`
-	LastAttemptAt       *time.Time `json:"lastAttemptAt"`
-	CreatedAt           time.Time  `json:"createdAt"`
-}
-
-type attemptRow struct {
-	ID        int64     `json:"id"`
-	WebhookID string    `json:"webhookId"`
-	Attempt   int       `json:"attempt"`
-	StartedAt time.Time `json:"startedAt"`
-	LatencyMs float64   `json:"latencyMs"`
-	Status    int       `json:"status"`
-	Outcome   string    `json:"outcome"`
-	Error     string    `json:"error"`
-	Response  string    `json:"response"`
-}
-
 func when(t *time.Time) string {
 	if t == nil {
 		return "-"
@@ -144,10 +120,10 @@ func when(t *time.Time) string {
 	return t.Local().Format(time.DateTime)
 }
 
-func writeAttempts(w io.Writer, as []attemptRow) {
+func writeAttempts(w io.Writer, as []httpapi.AttemptView) {
 	fmt.Fprintln(w, "ATTEMPT ID\tSTARTED\tN\tOUTCOME\tSTATUS\tLATENCY\tWEBHOOK-ID\tERROR")
 	for _, a := range as {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%d\t%.0fms\t%s\t%s\n", a.ID, when(&a.StartedAt), a.Attempt, a.Outcome, a.Status, a.LatencyMs, a.WebhookID, a.Error)
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%d\t%.0fms\t%s\t%s\n", a.ID, when(&a.StartedAt), a.Attempt, a.Outcome, a.Status, a.LatencyMillis, a.WebhookID, a.Error)
 	}
 }
 
@@ -162,8 +138,8 @@ func (c *webhooksListCmd) Run() error {
 		return err
 	}
 	var page struct {
-		Webhooks []webhookRow `json:"webhooks"`
-		Next     string       `json:"next"`
+		Webhooks []httpapi.SubscriptionView `json:"webhooks"`
+		Next     string                     `json:"next"`
 	}
 	return c.print(raw, &page, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "ID\tTRIGGER\tSTATE\tREASON\tFAILURES\tLAST STATUS\tLAST ATTEMPT")
@@ -184,10 +160,7 @@ func (c *webhooksShowCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	var s struct {
-		webhookRow
-		Attempts []attemptRow `json:"attempts"`
-	}
+	var s httpapi.SubscriptionView
 	return c.print(raw, &s, func(w *tabwriter.Writer) {
 		fmt.Fprintf(w, "id\t%s\ntrigger\t%s\nstate\t%s %s\ncreated\t%s\nconsecutive failures\t%d\nlast status\t%d\n\n",
 			s.ID, s.Trigger, s.State, s.StateReason, when(&s.CreatedAt), s.ConsecutiveFailures, s.LastStatus)
@@ -212,8 +185,8 @@ func (c *webhooksAttemptsCmd) Run() error {
 		return err
 	}
 	var page struct {
-		Attempts []attemptRow `json:"attempts"`
-		Next     string       `json:"next"`
+		Attempts []httpapi.AttemptView `json:"attempts"`
+		Next     string                `json:"next"`
 	}
 	return c.print(raw, &page, func(w *tabwriter.Writer) {
 		writeAttempts(w, page.Attempts)
@@ -277,7 +250,7 @@ func (c *webhooksStateCmd) set(state string) error {
 	if err != nil {
 		return err
 	}
-	var s webhookRow
+	var s httpapi.SubscriptionView
 	return c.print(raw, &s, func(w *tabwriter.Writer) {
 		fmt.Fprintf(w, "%s\t%s %s\n", s.ID, s.State, s.StateReason)
 	})
@@ -286,22 +259,6 @@ func (c *webhooksStateCmd) set(state string) error {
 type eventsCmd struct {
 	List eventsListCmd `cmd:"" help:"List the tenant's events, newest first."`
 	Show eventsShowCmd `cmd:"" help:"Show one event (id or idempotency key) and its delivery to each subscription."`
-}
-
-type eventRow struct {
-	ID             string          `json:"id"`
-	Type           string          `json:"type"`
-	IdempotencyKey string          `json:"idempotencyKey"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	Data           json.RawMessage `json:"data"`
-	Deliveries     []struct {
-		SubscriptionID string    `json:"subscriptionId"`
-		State          string    `json:"state"`
-		Attempts       int       `json:"attempts"`
-		LastStatus     int       `json:"lastStatus"`
-		LastAttemptAt  time.Time `json:"lastAttemptAt"`
-		LastError      string    `json:"lastError"`
-	} `json:"deliveries"`
 }
 
 type eventsListCmd struct {
@@ -328,8 +285,8 @@ func (c *eventsListCmd) Run() error {
 		return err
 	}
 	var page struct {
-		Events []eventRow `json:"events"`
-		Next   string     `json:"next"`
+		Events []httpapi.EventView `json:"events"`
+		Next   string              `json:"next"`
 	}
 	return c.print(raw, &page, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "ID\tTYPE\tIDEMPOTENCY KEY\tCREATED")
@@ -350,7 +307,7 @@ func (c *eventsShowCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	var e eventRow
+	var e httpapi.EventView
 	return c.print(raw, &e, func(w *tabwriter.Writer) {
 		fmt.Fprintf(w, "id\t%s\ntype\t%s\nidempotency key\t%s\ncreated\t%s\ndata\t%s\n\n", e.ID, e.Type, e.IdempotencyKey, when(&e.CreatedAt), e.Data)
 		fmt.Fprintln(w, "SUBSCRIPTION\tSTATE\tATTEMPTS\tLAST STATUS\tLAST ATTEMPT\tLAST ERROR")

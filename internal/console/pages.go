@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd/connector"
+	"github.com/triggerd/triggerd/internal/httpapi"
 )
 
 // pageTemplate is one page: the layout and the page's own content.
@@ -84,66 +85,6 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
-// The API's answers, as far as the pages read them.
-type (
-	subscriptionJSON struct {
-		ID                  string            `json:"id"`
-		Trigger             string            `json:"trigger"`
-		CallbackURL         string            `json:"callbackUrl"`
-		Filters             map[string]string `json:"filters"`
-		CreatedAt           time.Time         `json:"createdAt"`
-		State               string            `json:"state"`
-		StateReason         string            `json:"stateReason"`
-		LastAttemptAt       *time.Time        `json:"lastAttemptAt"`
-		LastStatus          int               `json:"lastStatus"`
-		LastError           string            `json:"lastError"`
-		ConsecutiveFailures int               `json:"consecutiveFailures"`
-	}
-	attemptJSON struct {
-		ID            int64      `json:"id"`
-		WebhookID     string     `json:"webhookId"`
-		EventIDs      []string   `json:"eventIds"`
-		Attempt       int        `json:"attempt"`
-		StartedAt     time.Time  `json:"startedAt"`
-		LatencyMillis float64    `json:"latencyMs"`
-		Status        int        `json:"status"`
-		Error         string     `json:"error"`
-		Outcome       string     `json:"outcome"`
-		NextAttemptAt *time.Time `json:"nextAttemptAt"`
-		Response      string     `json:"response"`
-	}
-	eventJSON struct {
-		ID             string          `json:"id"`
-		Type           string          `json:"type"`
-		IdempotencyKey string          `json:"idempotencyKey"`
-		CreatedAt      time.Time       `json:"createdAt"`
-		Data           json.RawMessage `json:"data"`
-		Deliveries     []struct {
-			SubscriptionID string    `json:"subscriptionId"`
-			State          string    `json:"state"`
-			Attempts       int       `json:"attempts"`
-			LastStatus     int       `json:"lastStatus"`
-			LastAttemptAt  time.Time `json:"lastAttemptAt"`
-			LastError      string    `json:"lastError"`
-		} `json:"deliveries"`
-	}
-	overviewJSON struct {
-		Since    time.Time `json:"since"`
-		Triggers []struct {
-			Trigger       string         `json:"trigger"`
-			Subscriptions map[string]int `json:"subscriptions"`
-			Attempts      map[string]int `json:"attempts"`
-		} `json:"triggers"`
-		Problems      []subscriptionJSON `json:"problems"`
-		OldestPending *struct {
-			SubscriptionID string    `json:"subscriptionId"`
-			WebhookID      string    `json:"webhookId"`
-			QueuedAt       time.Time `json:"queuedAt"`
-			Attempt        int       `json:"attempt"`
-		} `json:"oldestPending"`
-	}
-)
-
 // outcomes are the attempt outcomes in the order the chart stacks them.
 var outcomes = []string{"delivered", "retry", "failed", "gone"}
 
@@ -178,12 +119,12 @@ type overviewPage struct {
 	Height   int
 	Width    float64
 	Outcomes []string
-	Problems []subscriptionJSON
+	Problems []httpapi.SubscriptionView
 	Pending  any
 }
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
-	var ov overviewJSON
+	var ov httpapi.OverviewView
 	if err := c.call(r, s, http.MethodGet, httpOverviewPath, nil, &ov); err != nil {
 		c.failure(w, r, s, err)
 		return
@@ -229,8 +170,8 @@ type listPage[T any] struct {
 
 func (c *Console) subscriptions(w http.ResponseWriter, r *http.Request, s *session) {
 	var page struct {
-		Webhooks []subscriptionJSON `json:"webhooks"`
-		Next     string             `json:"next"`
+		Webhooks []httpapi.SubscriptionView `json:"webhooks"`
+		Next     string                     `json:"next"`
 	}
 	q := url.Values{"limit": {strconv.Itoa(PageSize)}}
 	cursor := r.URL.Query().Get("cursor")
@@ -241,12 +182,12 @@ func (c *Console) subscriptions(w http.ResponseWriter, r *http.Request, s *sessi
 		c.failure(w, r, s, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "subscriptions", s, listPage[subscriptionJSON]{Items: page.Webhooks, Next: page.Next, First: cursor == ""})
+	c.render(w, r, http.StatusOK, "subscriptions", s, listPage[httpapi.SubscriptionView]{Items: page.Webhooks, Next: page.Next, First: cursor == ""})
 }
 
 type subscriptionPage struct {
-	Sub          subscriptionJSON
-	Attempts     []attemptJSON
+	Sub          httpapi.SubscriptionView
+	Attempts     []httpapi.AttemptView
 	Next         string
 	First        bool
 	Since        string
@@ -256,14 +197,14 @@ type subscriptionPage struct {
 
 func (c *Console) subscription(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	var sub subscriptionJSON
+	var sub httpapi.SubscriptionView
 	if err := c.call(r, s, http.MethodGet, connector.WebhooksPath+"/"+url.PathEscape(id), nil, &sub); err != nil {
 		c.failure(w, r, s, err)
 		return
 	}
 	var page struct {
-		Attempts []attemptJSON `json:"attempts"`
-		Next     string        `json:"next"`
+		Attempts []httpapi.AttemptView `json:"attempts"`
+		Next     string                `json:"next"`
 	}
 	q := url.Values{"limit": {strconv.Itoa(PageSize)}}
 	cursor := r.URL.Query().Get("cursor")
@@ -346,7 +287,7 @@ func (c *Console) redeliverOne(w http.ResponseWriter, r *http.Request, s *sessio
 
 type eventsPage struct {
 	Query string
-	listPage[eventJSON]
+	listPage[httpapi.EventView]
 }
 
 // events lists the newest events, or finds one: a search by event id or
@@ -357,8 +298,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	var page struct {
-		Events []eventJSON `json:"events"`
-		Next   string      `json:"next"`
+		Events []httpapi.EventView `json:"events"`
+		Next   string              `json:"next"`
 	}
 	q := url.Values{"limit": {strconv.Itoa(PageSize)}}
 	cursor := r.URL.Query().Get("cursor")
@@ -369,17 +310,17 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 		c.failure(w, r, s, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "events", s, eventsPage{listPage: listPage[eventJSON]{Items: page.Events, Next: page.Next, First: cursor == ""}})
+	c.render(w, r, http.StatusOK, "events", s, eventsPage{listPage: listPage[httpapi.EventView]{Items: page.Events, Next: page.Next, First: cursor == ""}})
 }
 
 type eventPage struct {
-	Event  eventJSON
+	Event  httpapi.EventView
 	Data   string
 	Notice string
 }
 
 func (c *Console) event(w http.ResponseWriter, r *http.Request, s *session) {
-	var ev eventJSON
+	var ev httpapi.EventView
 	if err := c.call(r, s, http.MethodGet, connector.EventsPath+"/"+url.PathEscape(r.PathValue("id")), nil, &ev); err != nil {
 		c.failure(w, r, s, err)
 		return

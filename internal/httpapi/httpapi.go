@@ -342,8 +342,10 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// subscriptionView is a subscription as the API shows it.
-type subscriptionView struct {
+// SubscriptionView is a subscription as the API shows it: the wire type of
+// the webhooks routes, which the console and the CLI decode too, so the
+// three never drift apart.
+type SubscriptionView struct {
 	ID                  string            `json:"id"`
 	Trigger             string            `json:"trigger"`
 	CallbackURL         string            `json:"callbackUrl"`
@@ -357,10 +359,11 @@ type subscriptionView struct {
 	LastStatus          int               `json:"lastStatus,omitempty"`
 	LastError           string            `json:"lastError,omitempty"`
 	ConsecutiveFailures int               `json:"consecutiveFailures"`
-	Attempts            []attemptView     `json:"attempts,omitempty"`
+	Attempts            []AttemptView     `json:"attempts,omitempty"`
 }
 
-type attemptView struct {
+// AttemptView is one delivery attempt as the API shows it.
+type AttemptView struct {
 	ID            int64      `json:"id"`
 	WebhookID     string     `json:"webhookId"`
 	EventIDs      []string   `json:"eventIds"`
@@ -390,12 +393,12 @@ func route(method, path string) string { return method + " " + connector.APIVers
 // view is a subscription as every answer but its registration's 201 shows
 // it: the callback URL redacted (its query is the platform's signature, a
 // bearer credential) and no secret. credentialView adds them back.
-func (a *api) view(s store.Subscription) subscriptionView {
+func (a *api) view(s store.Subscription) SubscriptionView {
 	filters := s.Filters
 	if filters == nil {
 		filters = map[string]string{}
 	}
-	return subscriptionView{
+	return SubscriptionView{
 		ID: s.ID, Trigger: s.Trigger, CallbackURL: redact.URL(s.CallbackURL), Filters: filters, CreatedAt: s.CreatedAt,
 		Location: a.location(s.ID), State: string(s.State), StateReason: s.StateReason,
 		LastAttemptAt: s.LastAttemptAt, LastStatus: s.LastStatus, LastError: s.LastError,
@@ -480,7 +483,7 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := a.view(sub)
-	v.Attempts = make([]attemptView, len(attempts))
+	v.Attempts = make([]AttemptView, len(attempts))
 	for i, at := range attempts {
 		v.Attempts[i] = viewAttempt(at)
 	}

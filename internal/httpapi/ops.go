@@ -132,8 +132,8 @@ func (a *api) listPage(w http.ResponseWriter, r *http.Request) {
 	writePage(w, "webhooks", subs, limit, a.view, func(s store.Subscription) string { return encodeCursor(cursorWebhooks, s.ID) })
 }
 
-func viewAttempt(at store.Attempt) attemptView {
-	return attemptView{
+func viewAttempt(at store.Attempt) AttemptView {
+	return AttemptView{
 		ID: at.ID, WebhookID: at.WebhookID, EventIDs: at.EventIDs, Attempt: at.Number, StartedAt: at.StartedAt,
 		LatencyMillis: float64(at.Duration.Microseconds()) / 1000, Status: at.Status, Error: at.Error,
 		Outcome: string(at.Outcome), NextAttemptAt: at.NextAttemptAt, Response: at.Response,
@@ -187,18 +187,18 @@ func (a *api) attempts(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// eventView is an event as the API shows it.
-type eventView struct {
+// EventView is an event as the API shows it.
+type EventView struct {
 	ID             string          `json:"id"`
 	Type           string          `json:"type"`
 	IdempotencyKey string          `json:"idempotencyKey,omitempty"`
 	CreatedAt      time.Time       `json:"createdAt"`
 	Data           json.RawMessage `json:"data"`
-	Deliveries     []deliveryView  `json:"deliveries,omitempty"`
+	Deliveries     []DeliveryView  `json:"deliveries,omitempty"`
 }
 
-// deliveryView is an event's delivery to one subscription.
-type deliveryView struct {
+// DeliveryView is an event's delivery to one subscription.
+type DeliveryView struct {
 	SubscriptionID string    `json:"subscriptionId"`
 	State          string    `json:"state"`
 	Attempts       int       `json:"attempts"`
@@ -207,8 +207,8 @@ type deliveryView struct {
 	LastError      string    `json:"lastError,omitempty"`
 }
 
-func viewEvent(e store.Event) eventView {
-	return eventView{ID: e.ID, Type: e.Type, IdempotencyKey: e.IdempotencyKey, CreatedAt: e.CreatedAt, Data: e.Data}
+func viewEvent(e store.Event) EventView {
+	return EventView{ID: e.ID, Type: e.Type, IdempotencyKey: e.IdempotencyKey, CreatedAt: e.CreatedAt, Data: e.Data}
 }
 
 // timeParam reads an RFC 3339 query parameter; zero when absent.
@@ -280,9 +280,9 @@ func (a *api) getEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewEvent(ev)
-	v.Deliveries = make([]deliveryView, len(ds))
+	v.Deliveries = make([]DeliveryView, len(ds))
 	for i, d := range ds {
-		v.Deliveries[i] = deliveryView{SubscriptionID: d.SubscriptionID, State: string(d.State), Attempts: d.Attempts,
+		v.Deliveries[i] = DeliveryView{SubscriptionID: d.SubscriptionID, State: string(d.State), Attempts: d.Attempts,
 			LastStatus: d.LastStatus, LastAttemptAt: d.LastAttemptAt, LastError: d.LastError}
 	}
 	writeJSON(w, http.StatusOK, v)

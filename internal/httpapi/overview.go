@@ -28,20 +28,24 @@ type PendingFinder interface {
 	RetryingSubscriptions(ctx context.Context, tenantID string, limit int) ([]string, error)
 }
 
-type overviewView struct {
+// OverviewView is the answer of GET /v1/overview.
+type OverviewView struct {
 	Since         time.Time          `json:"since"`
-	Triggers      []triggerOverview  `json:"triggers"`
-	Problems      []subscriptionView `json:"problems"`
-	OldestPending *pendingView       `json:"oldestPending"`
+	Triggers      []TriggerOverview  `json:"triggers"`
+	Problems      []SubscriptionView `json:"problems"`
+	OldestPending *PendingView       `json:"oldestPending"`
 }
 
-type triggerOverview struct {
+// TriggerOverview is one trigger's line of the overview: subscriptions by
+// state, the last hour's attempts by outcome.
+type TriggerOverview struct {
 	Trigger       string         `json:"trigger"`
 	Subscriptions map[string]int `json:"subscriptions"`
 	Attempts      map[string]int `json:"attempts"`
 }
 
-type pendingView struct {
+// PendingView is the tenant's delivery that has waited longest.
+type PendingView struct {
 	SubscriptionID string    `json:"subscriptionId"`
 	WebhookID      string    `json:"webhookId"`
 	QueuedAt       time.Time `json:"queuedAt"`
@@ -72,14 +76,14 @@ func (a *api) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every trigger of the catalog, in its order, zeros included; then any
 	// trigger a catalog change left subscriptions of.
-	var triggers []triggerOverview
+	var triggers []TriggerOverview
 	index := map[string]int{}
-	add := func(name string) *triggerOverview {
+	add := func(name string) *TriggerOverview {
 		if i, ok := index[name]; ok {
 			return &triggers[i]
 		}
 		index[name] = len(triggers)
-		triggers = append(triggers, triggerOverview{Trigger: name,
+		triggers = append(triggers, TriggerOverview{Trigger: name,
 			Subscriptions: map[string]int{string(store.SubscriptionActive): 0, string(store.SubscriptionInactive): 0},
 			Attempts: map[string]int{string(store.AttemptDelivered): 0, string(store.AttemptRetry): 0,
 				string(store.AttemptFailed): 0, string(store.AttemptGone): 0}})
@@ -94,7 +98,7 @@ func (a *api) overview(w http.ResponseWriter, r *http.Request) {
 	for _, c := range ov.Attempts {
 		add(c.Trigger).Attempts[string(c.Outcome)] += c.Count
 	}
-	v := overviewView{Since: since, Triggers: triggers, Problems: make([]subscriptionView, len(ov.Problems))}
+	v := OverviewView{Since: since, Triggers: triggers, Problems: make([]SubscriptionView, len(ov.Problems))}
 	for i, s := range ov.Problems {
 		v.Problems[i] = a.view(s)
 	}
@@ -105,7 +109,7 @@ func (a *api) overview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if ok {
-			v.OldestPending = &pendingView{SubscriptionID: p.SubscriptionID, WebhookID: p.MessageID, QueuedAt: p.QueuedAt, Attempt: p.Prior + 1}
+			v.OldestPending = &PendingView{SubscriptionID: p.SubscriptionID, WebhookID: p.MessageID, QueuedAt: p.QueuedAt, Attempt: p.Prior + 1}
 		}
 	}
 	writeJSON(w, http.StatusOK, v)

@@ -14,7 +14,7 @@ import (
 // that replaces the secret. Everything else a key can read shows view's
 // redacted form, so a key that can list subscriptions cannot harvest the
 // URLs that start the makers' flows.
-func credentialView(v subscriptionView, s store.Subscription) subscriptionView {
+func credentialView(v SubscriptionView, s store.Subscription) SubscriptionView {
 	v.CallbackURL = s.CallbackURL
 	v.Secret = s.Secret
 	return v
