@@ -38,15 +38,7 @@ func Backlog(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) (pending
 		named = `jsonb_array_length(args->'deliveries')`
 		ph = func(i int) string { return fmt.Sprintf("$%d", i) }
 	}
-	args := []any{queueName, deliverArgs{}.Kind(), rescueArgs{}.Kind()}
-	in := ""
-	for i, s := range unfinishedStates {
-		if i > 0 {
-			in += ", "
-		}
-		in += ph(len(args) + 1)
-		args = append(args, string(s))
-	}
+	in, args := unfinishedIn(ph, []any{queueName, deliverArgs{}.Kind(), rescueArgs{}.Kind()})
 	var secs sql.NullFloat64
 	q := `SELECT COALESCE(SUM(CASE WHEN kind = ` + ph(2) + ` THEN 1 ELSE ` + named + ` END), 0), ` + age +
 		` FROM river_job WHERE queue = ` + ph(1) + ` AND kind IN (` + ph(2) + `, ` + ph(3) + `) AND state IN (` + in + `)`
@@ -57,4 +49,19 @@ func Backlog(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect) (pending
 		oldestAge = time.Duration(secs.Float64 * float64(time.Second))
 	}
 	return pending, oldestAge, nil
+}
+
+// unfinishedIn appends unfinishedStates to args and returns the list of
+// their placeholders, for a "state IN (…)" of a query on river_job; ph
+// writes the placeholder of the nth argument.
+func unfinishedIn(ph func(int) string, args []any) (string, []any) {
+	in := ""
+	for i, s := range unfinishedStates {
+		if i > 0 {
+			in += ", "
+		}
+		in += ph(len(args) + 1)
+		args = append(args, string(s))
+	}
+	return in, args
 }

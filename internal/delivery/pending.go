@@ -25,15 +25,7 @@ func OldestPending(ctx context.Context, db *sql.DB, dialect sqlstore.Dialect, te
 		sub, msg, prior = `(j.args->>'sub')`, `(j.args->>'msg')`, `COALESCE((j.args->>'prior')::bigint, 0)`
 		ph = func(i int) string { return fmt.Sprintf("$%d", i) }
 	}
-	args := []any{queueName, deliverArgs{}.Kind()}
-	in := ""
-	for i, s := range unfinishedStates {
-		if i > 0 {
-			in += ", "
-		}
-		in += ph(len(args) + 1)
-		args = append(args, string(s))
-	}
+	in, args := unfinishedIn(ph, []any{queueName, deliverArgs{}.Kind()})
 	args = append(args, tenantID)
 	q := `SELECT ` + sub + `, ` + msg + `, ` + prior + `, ` + age + ` FROM river_job j
 		JOIN triggerd_subscription s ON s.id = ` + sub + `
@@ -65,15 +57,7 @@ func RetryingSubscriptions(ctx context.Context, db *sql.DB, dialect sqlstore.Dia
 		sub, prior = `(j.args->>'sub')`, `COALESCE((j.args->>'prior')::bigint, 0)`
 		ph = func(i int) string { return fmt.Sprintf("$%d", i) }
 	}
-	args := []any{queueName, deliverArgs{}.Kind()}
-	in := ""
-	for i, s := range unfinishedStates {
-		if i > 0 {
-			in += ", "
-		}
-		in += ph(len(args) + 1)
-		args = append(args, string(s))
-	}
+	in, args := unfinishedIn(ph, []any{queueName, deliverArgs{}.Kind()})
 	args = append(args, tenantID, limit)
 	q := `SELECT DISTINCT s.id FROM river_job j
 		JOIN triggerd_subscription s ON s.id = ` + sub + `
