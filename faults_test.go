@@ -82,6 +82,45 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 	rc.next(t)
 }
 
+// TestConsoleLockedSQLite: the console's own writes (its sessions) answer a
+// locked database file as the API does, 503 with Retry-After, and sign-in
+// works again once the lock is gone.
+func TestConsoleLockedSQLite(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	other, err := triggerd.OpenSQLite(dbFile(t, b))
+	require.NoError(t, err)
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	require.NoError(t, err)
+	br := newBrowserClient(t, b.api.URL)
+	_, form := br.do(http.MethodGet, "/ui/signin", nil)
+	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
+	require.NoError(t, err)
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
+			require.NoError(t, err)
+			require.NoError(t, conn.Close())
+		}
+	}
+	t.Cleanup(unlock)
+
+	resp, page := br.do(http.MethodPost, "/ui/signin", url.Values{"csrf": {csrf(t, form)}, "key": {b.key}})
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, page)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.Contains(t, page, "locked")
+	require.Nil(t, cookieNamed(resp, "triggerd_session"))
+	require.NotContains(t, page, b.key)
+
+	unlock()
+	resp, _ = br.signIn(b.key)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.NotNil(t, cookieNamed(resp, "triggerd_session"))
+}
+
 // proxy is a TCP relay on loopback in front of the test PostgreSQL server,
 // which a test can cut to see the database go away.
 type proxy struct {

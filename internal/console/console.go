@@ -36,6 +36,7 @@ import (
 	"github.com/triggerd/triggerd/internal/apikey"
 	"github.com/triggerd/triggerd/internal/httpapi"
 	"github.com/triggerd/triggerd/internal/store"
+	"github.com/triggerd/triggerd/internal/store/sqlstore"
 )
 
 const (
@@ -436,6 +437,15 @@ func (c *Console) failure(w http.ResponseWriter, r *http.Request, s *session, er
 			w.Header().Set("Retry-After", ae.RetryAfter)
 		}
 		c.render(w, r, ae.Status, "error", s, errorPage{Title: title, Message: ae.Message, Back: r.Referer()})
+		return
+	}
+	// The console's own reads and writes (its sessions, the keys) answer a
+	// database that is busy or down as the API does: 503, Retry-After.
+	if reason, ok := sqlstore.Unavailable(err); ok {
+		c.cfg.Logger.WarnContext(r.Context(), "console: database unavailable", "method", r.Method, "path", r.URL.Path, "reason", reason, "error", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(httpapi.RetryAfterUnavailable/time.Second)))
+		c.render(w, r, http.StatusServiceUnavailable, "error", s, errorPage{Title: "Database unavailable",
+			Message: reason + "; nothing was changed. Try again in a few seconds."})
 		return
 	}
 	c.cfg.Logger.ErrorContext(r.Context(), "console request failed", "method", r.Method, "path", r.URL.Path, "error", err)
