@@ -47,5 +47,6 @@ func (c Config) withDefaults() Config {
 	c.AttemptRetention = cmp.Or(c.AttemptRetention, AttemptRetentionDefault)
 	c.DisableAfter = cmp.Or(c.DisableAfter, DisableAfterDefault)
 	c.ConsoleSessionLifetime = cmp.Or(c.ConsoleSessionLifetime, ConsoleSessionLifetimeDefault)
+	c.DatabaseWait = cmp.Or(c.DatabaseWait, DatabaseWaitDefault)
 	return c
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -80,6 +81,33 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 	// Once the lock is gone, publishing works again.
 	b.publish(t, map[string]any{"type": "order.created", "data": order(2, "new")})
 	rc.next(t)
+}
+
+// TestDatabaseWaitBoundsARequest: Config.DatabaseWait shorter than SQLite's
+// busy timeout ends a publish that waits for a locked file with the
+// request's own deadline (its message says so), still a 503 that stored
+// nothing.
+func TestDatabaseWaitBoundsARequest(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &setupOpts{cfg: triggerd.Config{DatabaseWait: 100 * time.Millisecond}})
+	other, err := triggerd.OpenSQLite(dbFile(t, b))
+	require.NoError(t, err)
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
+		require.NoError(t, err)
+		require.NoError(t, conn.Close())
+	})
+
+	var body apiErrorBody
+	resp := b.call(t, http.MethodPost, "/v1/events", "", map[string]any{"type": "order.created", "data": order(1, "new")}, &body)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.Contains(t, body.Error.Message, "did not answer in time", "the request's deadline, not SQLite's 5 s busy timeout")
 }
 
 // TestConsoleLockedSQLite: the console's own writes (its sessions) answer a

@@ -214,7 +214,11 @@ func TestRedeliver(t *testing.T) {
 func TestRedeliverCap(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, postgres bool) {
-		b := setup(t, &setupOpts{postgres: postgres})
+		// Publishing and reading 10,001 events is slow under -race on a
+		// loaded machine (SQLite is Go code there, instrumented too); the
+		// subject is the cap, not the request deadline, so the deadline is
+		// a generous one.
+		b := setup(t, &setupOpts{postgres: postgres, cfg: triggerd.Config{DatabaseWait: 2 * time.Minute}})
 		rc := newReceiver(t, nil)
 		sub, _ := b.register(t, "order.created", rc.URL+"/cb", nil)
 		// Published while the subscription is disabled, so none is sent.

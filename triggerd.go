@@ -107,6 +107,11 @@ const (
 	// ConsoleSessionLifetimeDefault is how long a sign-in to the console
 	// lasts.
 	ConsoleSessionLifetimeDefault = console.SessionLifetimeDefault
+
+	// DatabaseWaitDefault bounds each API request's database work (and is
+	// SQLite's busy timeout, set by OpenSQLite): past it the request is a
+	// 503 with Retry-After, never a request that hangs.
+	DatabaseWaitDefault = sqlstore.WaitDefault
 )
 
 // Config configures a Publisher. Only PublicURL is required.
@@ -222,6 +227,12 @@ type Config struct {
 	// NoMetricsRoute keeps GET /metrics off Handler, for a deployment that
 	// serves MetricsHandler on a listener of its own.
 	NoMetricsRoute bool
+
+	// DatabaseWait bounds each API request's database work, waiting for a
+	// connection or a lock included; past it the request answers 503 with
+	// Retry-After and changes nothing. 0 means DatabaseWaitDefault. SQLite's
+	// own busy timeout, set by OpenSQLite, stays DatabaseWaitDefault.
+	DatabaseWait time.Duration
 
 	// NoMetrics records no metrics at all and serves none (GET /metrics is
 	// a 404, MetricsHandler answers 404 too): for measuring what the
@@ -397,6 +408,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Publisher, error) {
 		Guard:         guard,
 		PublicURL:     cfg.PublicURL,
 		EventsBodyMax: cfg.EventsBodyMax,
+		DatabaseWait:  cfg.DatabaseWait,
 		SecretGrace:   cfg.SecretGrace,
 		RateLimit:     httpapi.RateLimit{TenantPerSecond: cfg.RatePerSecond, KeyPerSecond: cfg.KeyRatePerSecond, Burst: cfg.RateBurst},
 		Logger:        cfg.Logger,
