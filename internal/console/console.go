@@ -61,9 +61,6 @@ const (
 	// csrfDomain separates the CSRF token derived from a session token from
 	// any other use of that token.
 	csrfDomain = "triggerd console csrf v1"
-
-	// pruneBatch bounds the expired sessions deleted at each sign-in.
-	pruneBatch = 100
 )
 
 //go:embed templates assets
@@ -76,7 +73,6 @@ type Sessions interface {
 	CreateSession(ctx context.Context, p store.SessionParams) error
 	SessionByHash(ctx context.Context, tokenHash []byte) (store.Session, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
-	PruneSessions(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Config wires the console.
@@ -318,9 +314,6 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	expires := now.Add(c.cfg.SessionLifetime)
 	if key.ExpiresAt != nil && key.ExpiresAt.Before(expires) {
 		expires = *key.ExpiresAt
-	}
-	if _, err := c.cfg.Sessions.PruneSessions(r.Context(), now, pruneBatch); err != nil {
-		c.cfg.Logger.WarnContext(r.Context(), "console: prune expired sessions", "error", err)
 	}
 	if err := c.cfg.Sessions.CreateSession(r.Context(), store.SessionParams{TokenHash: tokenHash(token), KeyID: key.ID,
 		TenantID: key.Tenant.ID, Now: now, ExpiresAt: expires}); err != nil {

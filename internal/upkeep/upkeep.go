@@ -1,7 +1,8 @@
-// Package upkeep is the periodic care of the attempt record and of failing
-// subscriptions: attempts past their retention are pruned in small batches,
-// and a subscription whose attempts have all failed for too long is turned
-// inactive, so it stops holding workers and filling the queue.
+// Package upkeep is the periodic care of the attempt record, of failing
+// subscriptions and of console sessions: attempts past their retention are
+// pruned in small batches, a subscription whose attempts have all failed for
+// too long is turned inactive, so it stops holding workers and filling the
+// queue, and expired console sessions are deleted.
 //
 // Like the event log's pruner it is a ticker owned by the publisher, not a
 // job of the delivery queue. On PostgreSQL every node runs one; both of its
@@ -48,6 +49,9 @@ type Store interface {
 	// subscriptions whose attempts have all failed since failingSince or
 	// earlier, and returns them.
 	DisableFailing(ctx context.Context, failingSince, now time.Time) ([]store.Subscription, error)
+	// PruneSessions deletes up to limit console sessions that expired
+	// before now.
+	PruneSessions(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Upkeep runs the pruning and the auto-disabling periodically.
@@ -123,14 +127,33 @@ func (u *Upkeep) DisableFailing(ctx context.Context) ([]store.Subscription, erro
 	return subs, err
 }
 
-// Run does one round of both.
+// PruneSessions deletes every expired console session, in batches, and
+// returns how many it deleted. An expired session is refused anyway; this
+// keeps the table as small as the sessions in use.
+func (u *Upkeep) PruneSessions(ctx context.Context) (int, error) {
+	now := u.now()
+	total := 0
+	for {
+		n, err := u.Store.PruneSessions(ctx, now, pruneBatch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// Run does one round of the three.
 func (u *Upkeep) Run(ctx context.Context) error {
 	_, derr := u.DisableFailing(ctx)
 	n, perr := u.PruneAttempts(ctx)
 	if n > 0 {
 		u.logger().Info("pruned attempt records", "attempts", n, "retention", u.AttemptRetention.String())
 	}
-	return errors.Join(derr, perr)
+	_, serr := u.PruneSessions(ctx)
+	return errors.Join(derr, perr, serr)
 }
 
 // Start runs at once and then every Interval, until Stop.

@@ -108,3 +108,37 @@ func TestDisableFailing(t *testing.T) {
 		require.Empty(t, again, "an inactive subscription is not disabled twice")
 	})
 }
+
+// TestPruneSessions deletes every expired console session, more than one
+// batch of them, and none that is still valid; Run includes it.
+func TestPruneSessions(t *testing.T) {
+	t.Parallel()
+	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
+		st := be.Store(t)
+		ctx := context.Background()
+		now := time.Now()
+		ten, err := st.CreateAPIKey(ctx, store.APIKeyParams{Tenant: store.TenantParams{Name: "acme", NewID: "ten_1", Now: now},
+			KeyHash: []byte("h"), ID: "key_1"})
+		require.NoError(t, err)
+		session := func(name string, expires time.Time) {
+			require.NoError(t, st.CreateSession(ctx, store.SessionParams{TokenHash: []byte(name), KeyID: "key_1", TenantID: ten.ID,
+				Now: now.Add(-13 * time.Hour), ExpiresAt: expires}))
+		}
+		for i := range 1001 {
+			session(fmt.Sprintf("expired-%d", i), now.Add(-time.Hour))
+		}
+		session("valid", now.Add(time.Hour))
+
+		require.NoError(t, (&upkeep.Upkeep{Store: st}).Run(ctx))
+		for _, name := range []string{"expired-0", "expired-1000"} {
+			_, err := st.SessionByHash(ctx, []byte(name))
+			require.ErrorIs(t, err, store.ErrNotFound, name)
+		}
+		got, err := st.SessionByHash(ctx, []byte("valid"))
+		require.NoError(t, err)
+		require.Equal(t, "key_1", got.KeyID)
+		n, err := (&upkeep.Upkeep{Store: st}).PruneSessions(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n, "nothing left to prune")
+	})
+}
