@@ -34,6 +34,32 @@ func countEvents(t *testing.T, b *testBundle) int {
 	return n
 }
 
+// lockFile holds the write lock of b's SQLite file from a connection of its
+// own, as another process holding a write transaction would, until unlock.
+// unlock is also a cleanup registered after setup's, so the lock is released
+// before the publisher stops even when an assertion fails; calling it twice
+// is fine.
+func lockFile(t *testing.T, b *testBundle) (unlock func()) {
+	t.Helper()
+	other, err := triggerd.OpenSQLite(dbFile(t, b))
+	require.NoError(t, err)
+	conn, err := other.Conn(context.Background())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
+	require.NoError(t, err)
+	var once sync.Once
+	unlock = func() {
+		once.Do(func() {
+			_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
+			require.NoError(t, err)
+			require.NoError(t, conn.Close())
+			require.NoError(t, other.Close())
+		})
+	}
+	t.Cleanup(unlock)
+	return unlock
+}
+
 // TestLockedSQLiteAnswers503: another process holding a write transaction
 // on the file makes a publish answer 503 with Retry-After and the reason,
 // within the bounded wait, and stores nothing.
@@ -43,25 +69,7 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 	rc := newReceiver(t, nil)
 	b.register(t, "order.created", rc.URL+"/hook", nil)
 
-	other, err := triggerd.OpenSQLite(dbFile(t, b))
-	require.NoError(t, err)
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	require.NoError(t, err)
-	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
-	require.NoError(t, err)
-	locked := true
-	unlock := func() {
-		if locked {
-			locked = false
-			_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
-			require.NoError(t, err)
-			require.NoError(t, conn.Close())
-		}
-	}
-	// Registered after setup's, so it runs before the publisher stops even
-	// when an assertion below fails.
-	t.Cleanup(unlock)
+	unlock := lockFile(t, b)
 
 	var body struct {
 		Error struct{ Code, Message string }
@@ -90,18 +98,7 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 func TestDatabaseWaitBoundsARequest(t *testing.T) {
 	t.Parallel()
 	b := setup(t, &setupOpts{cfg: triggerd.Config{DatabaseWait: 100 * time.Millisecond}})
-	other, err := triggerd.OpenSQLite(dbFile(t, b))
-	require.NoError(t, err)
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	require.NoError(t, err)
-	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
-		require.NoError(t, err)
-		require.NoError(t, conn.Close())
-	})
+	lockFile(t, b)
 
 	var body apiErrorBody
 	resp := b.call(t, http.MethodPost, "/v1/events", "", map[string]any{"type": "order.created", "data": order(1, "new")}, &body)
@@ -116,25 +113,9 @@ func TestDatabaseWaitBoundsARequest(t *testing.T) {
 func TestConsoleLockedSQLite(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	other, err := triggerd.OpenSQLite(dbFile(t, b))
-	require.NoError(t, err)
-	defer other.Close()
-	conn, err := other.Conn(context.Background())
-	require.NoError(t, err)
 	br := newBrowserClient(t, b.api.URL)
 	_, form := br.do(http.MethodGet, "/ui/signin", nil)
-	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
-	require.NoError(t, err)
-	locked := true
-	unlock := func() {
-		if locked {
-			locked = false
-			_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
-			require.NoError(t, err)
-			require.NoError(t, conn.Close())
-		}
-	}
-	t.Cleanup(unlock)
+	unlock := lockFile(t, b)
 
 	resp, page := br.do(http.MethodPost, "/ui/signin", url.Values{"csrf": {csrf(t, form)}, "key": {b.key}})
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, page)
