@@ -36,7 +36,7 @@ const (
 	// IntervalDefault is how often upkeep runs.
 	IntervalDefault = time.Minute
 
-	// pruneBatch is how many attempts one deleting statement removes, so a
+	// pruneBatch is how many rows one deleting statement removes, so a
 	// backlog never holds SQLite's writer, or PostgreSQL locks, for long.
 	pruneBatch = 1000
 )
@@ -96,15 +96,18 @@ func (u *Upkeep) PruneAttempts(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	cutoff := u.now().Add(-u.AttemptRetention)
+	return inBatches(func() (int, error) { return u.Store.PruneAttempts(ctx, cutoff, pruneBatch) })
+}
+
+// inBatches calls prune, which deletes up to pruneBatch rows, until a call
+// deletes fewer, and returns how many they deleted in all.
+func inBatches(prune func() (int, error)) (int, error) {
 	total := 0
 	for {
-		n, err := u.Store.PruneAttempts(ctx, cutoff, pruneBatch)
+		n, err := prune()
 		total += n
-		if err != nil {
+		if err != nil || n < pruneBatch {
 			return total, err
-		}
-		if n < pruneBatch {
-			return total, nil
 		}
 	}
 }
@@ -132,17 +135,7 @@ func (u *Upkeep) DisableFailing(ctx context.Context) ([]store.Subscription, erro
 // keeps the table as small as the sessions in use.
 func (u *Upkeep) PruneSessions(ctx context.Context) (int, error) {
 	now := u.now()
-	total := 0
-	for {
-		n, err := u.Store.PruneSessions(ctx, now, pruneBatch)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n < pruneBatch {
-			return total, nil
-		}
-	}
+	return inBatches(func() (int, error) { return u.Store.PruneSessions(ctx, now, pruneBatch) })
 }
 
 // Run does one round of the three.
