@@ -12,6 +12,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/delivery"
 	"github.com/triggerd/triggerd/internal/store"
+	"github.com/triggerd/triggerd/internal/store/sqlstore"
 	"github.com/triggerd/triggerd/internal/store/storetest"
 )
 
@@ -34,6 +35,24 @@ const (
 	alertURL    = "https://ops.example.com/alerts?sig=alertUrlSecret"
 	alertSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 )
+
+// subscribe creates the tenant acme with a subscription sub_NAME to
+// order.created for each name; the callback URLs carry a signature, which no
+// alert may repeat.
+func subscribe(t *testing.T, st *sqlstore.Store, names ...string) []store.Subscription {
+	t.Helper()
+	ctx, now := context.Background(), time.Now()
+	ten, err := st.CreateAPIKey(ctx, store.APIKeyParams{Tenant: store.TenantParams{Name: "acme", NewID: "ten_acme", Now: now}, KeyHash: []byte("h")})
+	require.NoError(t, err)
+	subs := make([]store.Subscription, 0, len(names))
+	for _, name := range names {
+		sub, _, err := st.CreateSubscription(ctx, store.SubscriptionParams{ID: "sub_" + name, TenantID: ten.ID, Trigger: "order.created",
+			CallbackURL: "https://hooks.example.com/" + name + "?sig=flowSecret", Secret: alertSecret, Now: now})
+		require.NoError(t, err)
+		subs = append(subs, sub)
+	}
+	return subs
+}
 
 // raised reads back, in order, the alerts the Alerter stored and queued.
 func raised(t *testing.T, a *Alerter, q *queue) []body {
@@ -65,12 +84,8 @@ func TestAlertsFromAttempts(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, be storetest.Backend) {
 		st := be.Store(t)
 		ctx := context.Background()
-		now := time.Now()
-		ten, err := st.CreateAPIKey(ctx, store.APIKeyParams{Tenant: store.TenantParams{Name: "acme", NewID: "ten_acme", Now: now}, KeyHash: []byte("h")})
-		require.NoError(t, err)
-		sub, _, err := st.CreateSubscription(ctx, store.SubscriptionParams{ID: "sub_1", TenantID: ten.ID, Trigger: "order.created",
-			CallbackURL: "https://hooks.example.com/cb?sig=flowSecret", Secret: alertSecret, Now: now})
-		require.NoError(t, err)
+		sub := subscribe(t, st, "1")[0]
+		ten := store.Tenant{ID: sub.TenantID}
 
 		a, err := New(ctx, st, alertURL, alertSecret, nil)
 		require.NoError(t, err)
@@ -146,15 +161,7 @@ func TestAlertRecoveredAfterRestart(t *testing.T) {
 		st := be.Store(t)
 		ctx := context.Background()
 		now := time.Now()
-		ten, err := st.CreateAPIKey(ctx, store.APIKeyParams{Tenant: store.TenantParams{Name: "acme", NewID: "ten_acme", Now: now}, KeyHash: []byte("h")})
-		require.NoError(t, err)
-		var subs []store.Subscription
-		for _, name := range []string{"failing", "healthy"} {
-			sub, _, err := st.CreateSubscription(ctx, store.SubscriptionParams{ID: "sub_" + name, TenantID: ten.ID, Trigger: "order.created",
-				CallbackURL: "https://hooks.example.com/" + name, Secret: alertSecret, Now: now})
-			require.NoError(t, err)
-			subs = append(subs, sub)
-		}
+		subs := subscribe(t, st, "failing", "healthy")
 		tx, err := st.DB().BeginTx(ctx, nil)
 		require.NoError(t, err)
 		require.NoError(t, st.RecordAttemptsTx(ctx, tx, []store.AttemptRecord{
