@@ -160,7 +160,11 @@ func TestMetricsPendingInFlight(t *testing.T) {
 		sub, _ := b.register(t, "order.created", slow.URL+"/cb", nil)
 
 		b.publish(t, map[string]any{"type": "order.created", "data": order(1, "processing")})
-		<-arrived
+		select {
+		case <-arrived:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the first attempt never reached the receiver")
+		}
 		_, m := scrape(t, b.api.URL)
 		require.Equal(t, 1.0, m["triggerd_deliveries_pending"], "the attempt in flight is pending")
 		require.Positive(t, m["triggerd_deliveries_oldest_pending_age_seconds"])
