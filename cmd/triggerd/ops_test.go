@@ -140,3 +140,19 @@ func TestTracesExportedOverOTLP(t *testing.T) {
 	_ = s.cmd.Wait()
 	require.Positive(t, exports.Load(), "spans reached the collector: %s", s.logs.String())
 }
+
+// TestServeNoMetrics: serve --no-metrics serves no GET /metrics, and the API
+// answers as before.
+func TestServeNoMetrics(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "triggerd.db")
+	s := startServer(t, "--db", db, "--no-metrics")
+	resp, err := http.Get("http://" + s.addr + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, err = http.Get("http://" + s.addr + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
