@@ -94,17 +94,24 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 // TestDatabaseWaitBoundsARequest: Config.DatabaseWait shorter than SQLite's
 // busy timeout ends a publish that waits for a locked file with the
 // request's own deadline (its message says so), still a 503 that stored
-// nothing.
+// nothing, even after the lock is gone.
 func TestDatabaseWaitBoundsARequest(t *testing.T) {
 	t.Parallel()
 	b := setup(t, &setupOpts{cfg: triggerd.Config{DatabaseWait: 100 * time.Millisecond}})
-	lockFile(t, b)
+	unlock := lockFile(t, b)
 
 	var body apiErrorBody
 	resp := b.call(t, http.MethodPost, "/v1/events", "", map[string]any{"type": "order.created", "data": order(1, "new")}, &body)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.Contains(t, body.Error.Message, "did not answer in time", "the request's deadline, not SQLite's 5 s busy timeout")
+
+	// The 503 is true: the request's transaction ended with its deadline
+	// and did not commit once the lock went. The next publish, answered
+	// after any earlier group, finds only its own event.
+	unlock()
+	b.publish(t, map[string]any{"type": "order.created", "data": order(2, "new")})
+	require.Equal(t, 1, countEvents(t, b), "a request answered 503 stored nothing")
 }
 
 // TestConsoleLockedSQLite: the console's own writes (its sessions) answer a

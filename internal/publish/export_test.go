@@ -11,3 +11,8 @@ func Waiting(p *Publisher) int {
 	defer p.group.mu.Unlock()
 	return len(p.group.queue)
 }
+
+// SetCommittingHook makes p's committer call hook once a group's requests
+// are chosen, before their transaction, so a test can end a caller's
+// context while its events are being committed.
+func SetCommittingHook(p *Publisher, hook func()) { p.group.committing = hook }

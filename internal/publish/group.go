@@ -32,9 +32,8 @@ const (
 	// is ample for the queue to drain.
 	OverloadRetryAfter = time.Second
 
-	// groupCommitTimeout bounds one group's transaction. It runs on a
-	// context of its own: one caller giving up must not roll back the
-	// others' events.
+	// groupCommitTimeout bounds one group's transaction (see
+	// groupDeadline).
 	groupCommitTimeout = 30 * time.Second
 )
 
@@ -48,6 +47,10 @@ type groupRequest struct {
 	ctx    context.Context
 	tenant Tenant
 	inputs []Input
+
+	// taken says the committer took the request off the queue (under
+	// group.mu): from then on only the committer answers it.
+	taken bool
 
 	// Set by the committer before done is closed.
 	results []Result
@@ -73,6 +76,10 @@ type group struct {
 	// hook, when set (tests only), runs in the committer before each
 	// group, so a test can hold a commit "in progress".
 	hook func()
+	// committing, when set (tests only), runs once the group's live
+	// requests are chosen, before their transaction: from there on they
+	// are published whatever their callers' contexts do.
+	committing func()
 }
 
 // submit queues req, starting a committer if none runs, or refuses it with
@@ -114,6 +121,9 @@ func (p *Publisher) next() []*groupRequest {
 	}
 	batch := make([]*groupRequest, n)
 	copy(batch, g.queue)
+	for _, r := range batch {
+		r.taken = true
+	}
 	// Shift rather than reslice, so the backing array does not grow
 	// forever under steady load.
 	rest := copy(g.queue, g.queue[n:])
@@ -121,6 +131,49 @@ func (p *Publisher) next() []*groupRequest {
 	g.queue = g.queue[:rest]
 	g.events -= events
 	return batch
+}
+
+// groupDeadline bounds a group's transaction: by the latest deadline of its
+// callers, so none has its events rolled back before its own deadline and a
+// caller whose deadline passes mid-commit waits no longer than the latest
+// (an API request's is its database bound), and by groupCommitTimeout, which
+// also applies when a caller has no deadline. The transaction runs on a
+// context of its own, so one caller giving up does not roll back the others.
+func groupDeadline(live []*groupRequest, now time.Time) time.Time {
+	bound := now.Add(groupCommitTimeout)
+	var latest time.Time
+	for _, r := range live {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			return bound
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	if latest.IsZero() || latest.After(bound) {
+		return bound
+	}
+	return latest
+}
+
+// withdraw takes req off the queue if the committer has not taken it yet,
+// and says whether it did: a withdrawn request is never published.
+func (p *Publisher) withdraw(req *groupRequest) bool {
+	g := &p.group
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if req.taken {
+		return false
+	}
+	for i, r := range g.queue {
+		if r == req {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			g.events -= len(req.inputs)
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Publisher) commitLoop() {
@@ -152,10 +205,8 @@ func (p *Publisher) queueEventsMax() int {
 
 // commitGroup commits batch and answers every request in it.
 func (p *Publisher) commitGroup(batch []*groupRequest) {
-	ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
-	defer cancel()
-	// A caller that gave up while waiting was answered with its context's
-	// error: publishing its events now would store what it was told failed.
+	// A caller that gave up while waiting is not published: its events
+	// were never part of a transaction, and it is answered so.
 	live := batch[:0]
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -163,6 +214,11 @@ func (p *Publisher) commitGroup(batch []*groupRequest) {
 			continue
 		}
 		live = append(live, r)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), groupDeadline(live, time.Now()))
+	defer cancel()
+	if h := p.group.committing; h != nil && len(live) > 0 {
+		h()
 	}
 	switch len(live) {
 	case 0:

@@ -283,6 +283,33 @@ func TestGroupCallerGivesUp(t *testing.T) {
 	require.Equal(t, 2, b.count(t, "triggerd_event"))
 }
 
+// TestGroupCallerGivesUpMidCommit ends a call's context once its group's
+// transaction is under way: the events are committed, so the call waits for
+// that and answers success, never an error for events that were stored.
+func TestGroupCallerGivesUpMidCommit(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	acme := b.tenant(t, "acme")
+	entered, release := make(chan struct{}), make(chan struct{})
+	publish.SetCommittingHook(b.p, func() {
+		entered <- struct{}{}
+		<-release
+	})
+	ctx, cancel := context.WithCancel(b.ctx)
+	got := make(chan answer, 1)
+	go func() {
+		res, err := b.p.Publish(ctx, publish.Tenant{ID: acme}, []publish.Input{orderInput("", 1)})
+		got <- answer{res, err}
+	}()
+	<-entered
+	cancel()
+	close(release)
+	a := <-got
+	require.NoError(t, a.err, "the events were committed: the call says so")
+	require.Len(t, a.results, 1)
+	require.Equal(t, 1, b.count(t, "triggerd_event"))
+}
+
 // TestGroupOneSafetyNet checks that the fast path gets a group's deliveries
 // at once, under one safety-net job for the group: the receiver holds every
 // attempt open, so no attempt is recorded and every safety net stays.

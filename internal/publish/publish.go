@@ -289,9 +289,11 @@ func (p *Publisher) fanOutTx(ctx context.Context, tx *sql.Tx, tenantID string, i
 // the next, each answered only once the commit holding its events is done.
 // A lone call commits at once. When too many events already wait it
 // returns ErrOverloaded without storing anything. If ctx ends while the
-// call waits, it returns ctx's error; the events may still commit (as a
-// request cut off after its commit would), so a publisher that retries
-// should set idempotency keys.
+// call waits in the queue, it is withdrawn and returns ctx's error, with
+// nothing stored; once its group's transaction has begun, the call waits
+// for that transaction's outcome (bounded by the latest deadline of the
+// group's callers), so that what it returns is always true: an error means
+// nothing was stored.
 //
 // Knowing the moment of the commit, it starts first attempts in this
 // process right away (the engine's fast path).
@@ -310,7 +312,12 @@ func (p *Publisher) Publish(ctx context.Context, tenant Tenant, inputs []Input) 
 	case <-req.done:
 		return req.results, req.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("publish: %w", ctx.Err())
+		if p.withdraw(req) {
+			return nil, fmt.Errorf("publish: %w", ctx.Err())
+		}
+		// The committer has it: its answer, commit or not, is the truth.
+		<-req.done
+		return req.results, req.err
 	}
 }
 
